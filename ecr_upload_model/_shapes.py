@@ -1,0 +1,351 @@
+"""The API model's member shapes: how one member is read from, checked against and
+written to a JSON object. Requests and responses declare their members as attrs fields
+carrying a :class:`Shape`; :func:`read` and :func:`write` walk those fields, so every
+operation is read by this one mechanism.
+
+Reading has two passes, in the order ECR answers (reference sheet, section 7): first
+the JSON type of every member (SerializationException), then the constraints of every
+member in the shape's member order (InvalidParameterException).
+"""
+
+from __future__ import annotations
+
+import binascii
+import enum
+import math
+import sys
+from collections.abc import Callable, Mapping
+from typing import Any, Final, Protocol, TypeVar
+
+import attrs
+
+from .errors import InvalidParameterException, SerializationException
+from .identifiers import RepositoryGrammar
+from .limits import MAX_LONG
+
+MIN_LONG: Final = -(2**63)
+
+T = TypeVar("T")
+
+
+def _token(raw: object) -> str:
+    """The JSON token a value was, as AWS's Jackson-based services name it in messages."""
+    if raw is True:
+        return "TRUE_VALUE"
+    if raw is False:
+        return "FALSE_VALUE"
+    if isinstance(raw, str):
+        return "STRING_VALUE"
+    if isinstance(raw, (int, float)):
+        return "NUMBER_VALUE"
+    if isinstance(raw, list):
+        return "START_ARRAY"
+    if isinstance(raw, dict):
+        return "START_OBJECT"
+    return type(raw).__name__
+
+
+def _not_convertible(raw: object, target: str) -> SerializationException:
+    return SerializationException(f"{_token(raw)} can not be converted to a {target}")
+
+
+class Shape(Protocol):
+    """One member's shape; ``member`` is its wire name, for messages."""
+
+    def decode(self, raw: object, member: str) -> object:
+        """The member's JSON value in its Python form, or SerializationException."""
+
+    def check(self, decoded: Any, member: str, grammar: RepositoryGrammar) -> object:
+        """The typed value of a decoded member, or InvalidParameterException."""
+
+    def encode(self, value: Any) -> object:
+        """The JSON value of a typed member."""
+
+    def validate(self, value: object, member: str) -> None:
+        """Refuses a typed value built in Python that breaks the shape."""
+
+
+@attrs.frozen
+class Text:
+    """A string member turned into a value by ``build`` (which does the checking)."""
+
+    build: Callable[[str, str, RepositoryGrammar], object]
+    type_: type
+    #: The text of a value; ``str`` gives an identifier's.
+    text: Callable[[Any], str] = str
+
+    def decode(self, raw: object, member: str) -> object:
+        if type(raw) is not str:
+            raise _not_convertible(raw, "String")
+        return raw
+
+    def check(self, decoded: str, member: str, grammar: RepositoryGrammar) -> object:
+        return self.build(decoded, member, grammar)
+
+    def encode(self, value: Any) -> object:
+        return self.text(value)
+
+    def validate(self, value: object, member: str) -> None:
+        if not isinstance(value, self.type_):
+            raise InvalidParameterException.constraint(
+                member, f"must be a {self.type_.__name__}"
+            )
+
+
+@attrs.frozen
+class Long:
+    """A ``long``: a JSON integer in the signed 64-bit range, with an optional minimum."""
+
+    minimum: int | None = 0
+
+    def decode(self, raw: object, member: str) -> object:
+        if type(raw) is not int:
+            # A bool is an int in Python but `true` in JSON; a float may be NaN, an
+            # infinity or a fraction: all are refused as the wrong JSON type.
+            if type(raw) is float and not math.isfinite(raw):
+                raise SerializationException(f"{raw!r} can not be converted to a Long")
+            raise _not_convertible(raw, "Long")
+        if not MIN_LONG <= raw <= MAX_LONG:
+            raise SerializationException("NUMBER_VALUE is out of the range of a Long")
+        return raw
+
+    def check(self, decoded: int, member: str, grammar: RepositoryGrammar) -> object:
+        if self.minimum is not None and decoded < self.minimum:
+            raise InvalidParameterException.constraint(
+                member, f"must be greater than or equal to {self.minimum}"
+            )
+        return decoded
+
+    def encode(self, value: Any) -> object:
+        return value
+
+    def validate(self, value: object, member: str) -> None:
+        if type(value) is not int:
+            raise InvalidParameterException.constraint(member, "must be an int")
+        if not MIN_LONG <= value <= MAX_LONG:
+            raise InvalidParameterException.constraint(
+                member, f"must be less than or equal to {MAX_LONG}"
+            )
+        self.check(value, member, RepositoryGrammar.SEED)
+
+
+class _Oversized(enum.Enum):
+    """Marks a blob whose base64 text alone proves it is over the maximum."""
+
+    BLOB = enum.auto()
+
+
+if sys.version_info >= (3, 11):
+
+    def _b64decode(text: str) -> bytes:
+        return binascii.a2b_base64(text, strict_mode=True)
+
+else:  # pragma: no cover - Python 3.10 has no strict_mode
+    import regex
+
+    _BASE64 = regex.compile(r"(?:[A-Za-z0-9+/]{4})*+(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?+")
+
+    def _b64decode(text: str) -> bytes:
+        if _BASE64.fullmatch(text) is None:
+            raise binascii.Error("not strict base64")
+        return binascii.a2b_base64(text)
+
+
+@attrs.frozen
+class Blob:
+    """A blob: base64 text on the wire, at most ``maximum`` bytes once decoded."""
+
+    maximum: int
+
+    @property
+    def max_text_length(self) -> int:
+        """The longest base64 text that can decode to at most ``maximum`` bytes."""
+        return 4 * -(-self.maximum // 3)
+
+    def decode(self, raw: object, member: str) -> object:
+        if type(raw) is not str:
+            raise _not_convertible(raw, "Blob")
+        if len(raw) > self.max_text_length:
+            # Judged from the text before any decoding (reference sheet, section 7).
+            return _Oversized.BLOB
+        try:
+            return _b64decode(raw)
+        except ValueError:  # binascii.Error, or non-ASCII text
+            raise SerializationException(f"'{member}' is not valid base64") from None
+
+    def check(self, decoded: bytes | _Oversized, member: str, grammar: RepositoryGrammar) -> object:
+        if decoded is _Oversized.BLOB or len(decoded) > self.maximum:
+            raise InvalidParameterException.constraint(
+                member, f"must have length less than or equal to {self.maximum}"
+            )
+        return decoded
+
+    def encode(self, value: Any) -> object:
+        return binascii.b2a_base64(value, newline=False).decode("ascii")
+
+    def validate(self, value: object, member: str) -> None:
+        if not isinstance(value, (bytes, memoryview)):
+            raise InvalidParameterException.constraint(member, "must be bytes or a memoryview")
+        if memoryview(value).nbytes > self.maximum:
+            raise InvalidParameterException.constraint(
+                member, f"must have length less than or equal to {self.maximum}"
+            )
+
+
+@attrs.frozen
+class List:
+    """A list of ``min_items`` to ``max_items`` members of one shape, as a tuple."""
+
+    item: Shape
+    min_items: int
+    max_items: int
+
+    def decode(self, raw: object, member: str) -> object:
+        if type(raw) is not list:
+            raise _not_convertible(raw, "List")
+        return [self.item.decode(item, member) for item in raw]
+
+    def check(self, decoded: list[object], member: str, grammar: RepositoryGrammar) -> object:
+        self._check_count(len(decoded), member)
+        return tuple(self.item.check(item, member, grammar) for item in decoded)
+
+    def _check_count(self, count: int, member: str) -> None:
+        if count < self.min_items:
+            raise InvalidParameterException.constraint(
+                member, f"must have length greater than or equal to {self.min_items}"
+            )
+        if count > self.max_items:
+            raise InvalidParameterException.constraint(
+                member, f"must have length less than or equal to {self.max_items}"
+            )
+
+    def encode(self, value: Any) -> object:
+        return [self.item.encode(item) for item in value]
+
+    def validate(self, value: object, member: str) -> None:
+        if type(value) is not tuple:
+            raise InvalidParameterException.constraint(member, "must be a tuple")
+        self._check_count(len(value), member)
+        for item in value:
+            self.item.validate(item, member)
+
+
+@attrs.frozen
+class Structure:
+    """A nested structure of a response (a Layer, a LayerFailure): a class with ``read``."""
+
+    type_: type
+
+    def decode(self, raw: object, member: str) -> object:
+        if type(raw) is not dict:
+            raise _not_convertible(raw, "Structure")
+        return raw
+
+    def check(self, decoded: dict[str, object], member: str, grammar: RepositoryGrammar) -> object:
+        return read(self.type_, decoded, grammar)
+
+    def encode(self, value: Any) -> object:
+        return write(value)
+
+    def validate(self, value: object, member: str) -> None:
+        if not isinstance(value, self.type_):
+            raise InvalidParameterException.constraint(member, f"must be a {self.type_.__name__}")
+
+
+# ---------------------------------------------------------------------------------------
+# Members as attrs fields
+
+
+def member(wire: str, shape: Shape, *, required: bool = True) -> dict[str, object]:
+    """The metadata of an attrs field that is the member ``wire`` of an API shape."""
+    return {"wire": wire, "shape": shape, "required": required}
+
+
+def validate_member(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    """attrs validator for typed construction: the same shape, Python-side."""
+    if value is None and not attribute.metadata["required"]:
+        return
+    if value is None:
+        raise InvalidParameterException.constraint(attribute.metadata["wire"], "must not be null")
+    attribute.metadata["shape"].validate(value, attribute.metadata["wire"])
+
+
+@attrs.frozen
+class _Member:
+    field: str
+    wire: str
+    shape: Shape
+    required: bool
+
+
+_MEMBERS: dict[type, tuple[_Member, ...]] = {}
+
+
+def _members(cls: type) -> tuple[_Member, ...]:
+    members = _MEMBERS.get(cls)
+    if members is None:
+        members = tuple(
+            _Member(field.name, field.metadata["wire"], field.metadata["shape"], field.metadata["required"])
+            for field in attrs.fields(cls)
+        )
+        _MEMBERS[cls] = members
+    return members
+
+
+def read(cls: type[T], obj: object, grammar: RepositoryGrammar = RepositoryGrammar.SEED) -> T:
+    """Reads a JSON object into a ``cls``, raising the error ECR would, in ECR's order.
+
+    A member given as JSON ``null`` counts as absent. Members the shape does not name
+    are ignored, as AWS JSON services ignore them.
+    """
+    if type(obj) is not dict:
+        raise SerializationException(f"{_token(obj)} can not be converted to a Structure")
+    members = _members(cls)
+    decoded = []
+    for m in members:
+        raw = obj.get(m.wire)
+        decoded.append(None if raw is None else m.shape.decode(raw, m.wire))
+    instance = object.__new__(cls)
+    for m, value in zip(members, decoded):
+        if value is not None:
+            value = m.shape.check(value, m.wire, grammar)
+        elif m.required:
+            raise InvalidParameterException.constraint(m.wire, "must not be null")
+        # Every member was checked above: the validators would only repeat the work.
+        object.__setattr__(instance, m.field, value)
+    return instance
+
+
+def write(value: object) -> dict[str, object]:
+    """The JSON object of a request or response; absent members are left out."""
+    wire: dict[str, object] = {}
+    for m in _members(type(value)):
+        field_value = getattr(value, m.field)
+        if field_value is not None:
+            wire[m.wire] = m.shape.encode(field_value)
+    return wire
+
+
+def identifier(cls: Callable[[str], T]) -> Callable[[str, str, RepositoryGrammar], T]:
+    """``build`` for an identifier whose class takes only its text."""
+
+    def build(text: str, member: str, grammar: RepositoryGrammar) -> T:
+        return cls(text)
+
+    return build
+
+
+def enum_text(cls: type[enum.Enum]) -> Text:
+    """The shape of a string enum of the API model (LayerAvailability, ...)."""
+    by_value: Mapping[str, enum.Enum] = {item.value: item for item in cls}
+
+    def build(text: str, member: str, grammar: RepositoryGrammar) -> enum.Enum:
+        try:
+            return by_value[text]
+        except KeyError:
+            allowed = ", ".join(by_value)
+            raise InvalidParameterException.constraint(
+                member, f"must satisfy enum value set: [{allowed}]"
+            ) from None
+
+    return Text(build, cls, lambda item: str(item.value))

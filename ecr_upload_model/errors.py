@@ -1,0 +1,267 @@
+"""The ECR errors as one typed hierarchy, each named as ECR names it on the wire.
+
+Every failure a caller can cause is an :class:`EcrError`; each knows its wire
+``__type`` (``code``), its HTTP status and its modelled members, and ``to_wire()``
+gives the JSON object ECR sends (botocore's ``service-2.json`` for ECR, 2015-09-21).
+
+>>> error = InvalidLayerPartException("gap", last_valid_byte_received=9)
+>>> error.to_wire()["lastValidByteReceived"]
+9
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, ClassVar
+
+if TYPE_CHECKING:
+    from .identifiers import RegistryId, RepositoryName, UploadId
+
+#: A JSON object as the standard library decodes one.
+WireObject = dict[str, object]
+
+
+class EcrError(Exception):
+    """Base of every error this package raises for a caller's input."""
+
+    code: ClassVar[str]
+    http_status: ClassVar[int] = 400
+    #: The API model's documentation of the error: the message when none is given.
+    default_message: ClassVar[str]
+
+    def __init__(self, message: str | None = None) -> None:
+        self.message = self.default_message if message is None else message
+        super().__init__(self.message)
+
+    def wire_members(self) -> WireObject:
+        """The modelled members beyond ``message``; absent ones are left out."""
+        return {}
+
+    def to_wire(self) -> WireObject:
+        """The JSON object ECR answers with: ``__type``, ``message`` and the members."""
+        return {"__type": self.code, "message": self.message, **self.wire_members()}
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        assert isinstance(other, EcrError)
+        return self.to_wire() == other.to_wire()
+
+    def __hash__(self) -> int:
+        return hash((self.code, self.message))
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.message!r})"
+
+    @staticmethod
+    def from_wire(obj: Mapping[str, object]) -> EcrError:
+        """The typed error an ECR error body describes (what a client reads back).
+
+        The code is read from ``__type`` as botocore reads it: a ``namespace#`` prefix
+        and a ``:suffix`` are dropped. An unknown code or a body of the wrong shape is a
+        :class:`SerializationException`.
+        """
+        code = obj.get("__type")
+        message = obj.get("message", obj.get("Message"))
+        if not isinstance(code, str) or not (message is None or isinstance(message, str)):
+            raise SerializationException("error body has no string __type and message")
+        error_class = ERRORS_BY_CODE.get(code.rpartition("#")[2].partition(":")[0])
+        if error_class is None:
+            raise SerializationException(f"unknown error code {code!r}")
+        if error_class is InvalidLayerPartException:
+            return InvalidLayerPartException._from_wire_members(message, obj)
+        if error_class is KmsException:
+            kms_error = obj.get("kmsError")
+            return KmsException(message, kms_error=kms_error if isinstance(kms_error, str) else None)
+        return error_class(message)
+
+
+class ServerException(EcrError):
+    """The server failed; the only ECR error that is a fault (HTTP 500)."""
+
+    code = "ServerException"
+    http_status = 500
+    default_message = "These errors are usually caused by a server-side issue."
+
+
+class SerializationException(EcrError, ValueError):
+    """The body is not JSON, not an object, or a member has the wrong JSON type."""
+
+    code = "SerializationException"
+    default_message = "The request body could not be read."
+
+
+class UnknownOperationException(EcrError, LookupError):
+    """The ``X-Amz-Target`` names no operation of this service."""
+
+    code = "UnknownOperationException"
+    default_message = "The operation is not known to this service."
+
+
+class InvalidParameterException(EcrError, ValueError):
+    """A member breaks a constraint of the API model (pattern, length, minimum, required)."""
+
+    code = "InvalidParameterException"
+    default_message = "The specified parameter is invalid."
+
+    @classmethod
+    def constraint(cls, member: str, constraint: str) -> InvalidParameterException:
+        """ECR's message form, e.g. ``Invalid parameter at 'repositoryName' failed ...``."""
+        error = cls(f"Invalid parameter at '{member}' failed to satisfy constraint: '{constraint}'")
+        error.member = member
+        return error
+
+    member: str | None = None
+
+
+class RepositoryNotFoundException(EcrError, LookupError):
+    """The repository does not exist in the registry."""
+
+    code = "RepositoryNotFoundException"
+    default_message = "The specified repository could not be found."
+
+
+class UploadNotFoundException(EcrError, LookupError):
+    """Unknown upload id, one of another repository or registry, or one completed."""
+
+    code = "UploadNotFoundException"
+    default_message = "The upload could not be found, or the specified upload ID is not valid."
+
+
+class InvalidLayerPartException(EcrError, ValueError):
+    """The part is not the next one: its range, its length or its first byte is wrong."""
+
+    code = "InvalidLayerPartException"
+    default_message = "The layer part size is not valid."
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        registry_id: RegistryId | None = None,
+        repository_name: RepositoryName | None = None,
+        upload_id: UploadId | None = None,
+        last_valid_byte_received: int | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.registry_id = registry_id
+        self.repository_name = repository_name
+        self.upload_id = upload_id
+        #: The last byte the upload holds; ``None`` when it holds none (then absent
+        #: from the wire form: PartSize has a minimum of 0).
+        self.last_valid_byte_received = last_valid_byte_received
+
+    def wire_members(self) -> WireObject:
+        members: WireObject = {
+            "registryId": self.registry_id,
+            "repositoryName": self.repository_name,
+            "uploadId": self.upload_id,
+        }
+        wire = {name: str(value) for name, value in members.items() if value is not None}
+        if self.last_valid_byte_received is not None:
+            return {**wire, "lastValidByteReceived": self.last_valid_byte_received}
+        return dict(wire)
+
+    @classmethod
+    def _from_wire_members(
+        cls, message: str | None, obj: Mapping[str, object]
+    ) -> InvalidLayerPartException:
+        from .identifiers import RegistryId, RepositoryName, UploadId
+        from .limits import MAX_LONG
+
+        def text(name: str) -> str | None:
+            value = obj.get(name)
+            return value if isinstance(value, str) else None
+
+        registry_id, repository_name, upload_id = (
+            text("registryId"),
+            text("repositoryName"),
+            text("uploadId"),
+        )
+        last = obj.get("lastValidByteReceived")
+        if last is not None and not (type(last) is int and 0 <= last <= MAX_LONG):
+            raise SerializationException("lastValidByteReceived is not a PartSize")
+        return cls(
+            message,
+            registry_id=None if registry_id is None else RegistryId(registry_id),
+            repository_name=None if repository_name is None else RepositoryName(repository_name),
+            upload_id=None if upload_id is None else UploadId(upload_id),
+            last_valid_byte_received=last,
+        )
+
+
+class LimitExceededException(EcrError):
+    """A service quota would be exceeded (parts per layer, layer size)."""
+
+    code = "LimitExceededException"
+    default_message = "The operation would exceed a service limit."
+
+
+class KmsException(EcrError):
+    """The operation failed because of KMS; carries KMS's own error code."""
+
+    code = "KmsException"
+    default_message = "The operation failed due to a KMS exception."
+
+    def __init__(self, message: str | None = None, *, kms_error: str | None = None) -> None:
+        super().__init__(message)
+        self.kms_error = kms_error
+
+    def wire_members(self) -> WireObject:
+        return {} if self.kms_error is None else {"kmsError": self.kms_error}
+
+
+class EmptyUploadException(EcrError):
+    """CompleteLayerUpload on an upload that received no part."""
+
+    code = "EmptyUploadException"
+    default_message = "The specified layer upload does not contain any layer parts."
+
+
+class LayerPartTooSmallException(EcrError):
+    """CompleteLayerUpload where a part other than the last is under the minimum."""
+
+    code = "LayerPartTooSmallException"
+    default_message = "All layer parts except the last part should be at least 5MB."
+
+
+class InvalidLayerException(EcrError):
+    """CompleteLayerUpload where no given digest is the digest of the bytes received."""
+
+    code = "InvalidLayerException"
+    default_message = "The layer digest calculated does not match the digest specified."
+
+
+class LayerAlreadyExistsException(EcrError):
+    """CompleteLayerUpload of a layer the repository already holds."""
+
+    code = "LayerAlreadyExistsException"
+    default_message = "The image layer already exists in the associated repository."
+
+
+ERRORS_BY_CODE: Mapping[str, type[EcrError]] = {
+    error.code: error
+    for error in (
+        ServerException,
+        SerializationException,
+        UnknownOperationException,
+        InvalidParameterException,
+        RepositoryNotFoundException,
+        UploadNotFoundException,
+        InvalidLayerPartException,
+        LimitExceededException,
+        KmsException,
+        EmptyUploadException,
+        LayerPartTooSmallException,
+        InvalidLayerException,
+        LayerAlreadyExistsException,
+    )
+}
+
+
+class UsageError(ValueError):
+    """A programming mistake in how this package is called (not a caller's request)."""
+
+
+class InvalidSnapshotError(UsageError):
+    """A session snapshot that is malformed, of another schema, or inconsistent."""

@@ -1,0 +1,180 @@
+"""The identifiers of a layer upload: RegistryId, RepositoryName, UploadId, LayerDigest.
+
+A value that exists is valid: the only way to one is through its validation, which
+raises :class:`~ecr_upload_model.errors.InvalidParameterException` in ECR's message
+form. Lengths are checked before patterns; every pattern is matched whole, and written
+with possessive quantifiers so that matching takes linear time (the published
+patterns, taken literally, backtrack quadratically under ``regex``).
+
+>>> str(RepositoryName("team/app"))
+'team/app'
+>>> RepositoryName("a__b", grammar=RepositoryGrammar.OCI) == RepositoryName("a__b", grammar=RepositoryGrammar.OCI)
+True
+"""
+
+from __future__ import annotations
+
+import enum
+
+import attrs
+import regex
+
+from .errors import InvalidParameterException
+from .limits import MAX_REPOSITORY_NAME_LENGTH, MIN_REPOSITORY_NAME_LENGTH
+
+
+@attrs.frozen
+class TextRule:
+    """A string shape of the API model: its length bounds and its pattern.
+
+    ``published`` is the pattern as the API model writes it (quoted in messages);
+    ``linear`` matches the same language in linear time.
+    """
+
+    member: str
+    published: str
+    linear: regex.Pattern[str]
+    min_length: int | None = None
+    max_length: int | None = None
+
+    def check(self, value: object, member: str | None = None) -> str:
+        """``value`` if it satisfies the rule, else InvalidParameterException."""
+        member = self.member if member is None else member
+        if type(value) is not str:
+            raise InvalidParameterException.constraint(member, "must be a string")
+        if self.min_length is not None and len(value) < self.min_length:
+            raise InvalidParameterException.constraint(
+                member, f"must have length greater than or equal to {self.min_length}"
+            )
+        if self.max_length is not None and len(value) > self.max_length:
+            raise InvalidParameterException.constraint(
+                member, f"must have length less than or equal to {self.max_length}"
+            )
+        if self.linear.fullmatch(value) is None:
+            raise InvalidParameterException.constraint(
+                member, f"must satisfy regular expression '{self.published}'"
+            )
+        return value
+
+
+def _linear(pattern: str) -> regex.Pattern[str]:
+    # VERSION0 keeps `re` semantics; ASCII only, as the API model's classes are.
+    return regex.compile(pattern, regex.VERSION0 | regex.ASCII)
+
+
+# RegistryId: an AWS account id (API model shape RegistryId). `[0-9]`, never `\d`,
+# which would match any Unicode digit.
+REGISTRY_ID = TextRule("registryId", "[0-9]{12}", _linear("[0-9]{12}"))
+
+# UploadId (API model shape UploadId): a UUID in any letter case.
+UPLOAD_ID = TextRule(
+    "uploadId",
+    "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}",
+    _linear("[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"),
+)
+
+# LayerDigest (API model shape LayerDigest): algorithm ':' hex. In `[a-zA-Z0-9-_+.]`
+# the dash after 9 is a literal dash; `\-` says so in the linear form.
+LAYER_DIGEST = TextRule(
+    "layerDigest",
+    "[a-zA-Z0-9-_+.]+:[a-fA-F0-9]+",
+    _linear(r"[a-zA-Z0-9\-_+.]++:[a-fA-F0-9]++"),
+)
+
+_NAME_COMPONENT_SEED = r"[a-z0-9]++(?:[._-][a-z0-9]++)*+"
+# botocore 1.44 (OCI distribution's name grammar): separators `.`, `_`, `__` or dashes.
+_NAME_COMPONENT_OCI = r"[a-z0-9]++(?:(?:[.]|__?+|-++)[a-z0-9]++)*+"
+
+
+class RepositoryGrammar(enum.Enum):
+    """The two published grammars of RepositoryName (reference sheet, section 3)."""
+
+    #: The seed page and the Smithy model of 2025; the default.
+    SEED = TextRule(
+        "repositoryName",
+        "(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*",
+        _linear(f"(?:{_NAME_COMPONENT_SEED}/)*+{_NAME_COMPONENT_SEED}"),
+        MIN_REPOSITORY_NAME_LENGTH,
+        MAX_REPOSITORY_NAME_LENGTH,
+    )
+    #: botocore 1.44 (late 2026), the OCI name grammar: also `a__b` and `a--b`.
+    OCI = TextRule(
+        "repositoryName",
+        r"[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*",
+        _linear(f"{_NAME_COMPONENT_OCI}(?:/{_NAME_COMPONENT_OCI})*+"),
+        MIN_REPOSITORY_NAME_LENGTH,
+        MAX_REPOSITORY_NAME_LENGTH,
+    )
+
+
+def _set_value(instance: object, value: str) -> None:
+    object.__setattr__(instance, "value", value)
+
+
+@attrs.frozen(init=False)
+class RegistryId:
+    """The 12-digit AWS account id that names a registry."""
+
+    value: str
+
+    def __init__(self, value: str) -> None:
+        _set_value(self, REGISTRY_ID.check(value))
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@attrs.frozen(init=False)
+class RepositoryName:
+    """A repository's name, by the seed's grammar unless another is asked for."""
+
+    value: str
+
+    def __init__(self, value: str, *, grammar: RepositoryGrammar = RepositoryGrammar.SEED) -> None:
+        _set_value(self, grammar.value.check(value))
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@attrs.frozen(init=False)
+class UploadId:
+    """The id InitiateLayerUpload gives an upload: a UUID."""
+
+    value: str
+
+    def __init__(self, value: str) -> None:
+        _set_value(self, UPLOAD_ID.check(value))
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@attrs.frozen(init=False)
+class LayerDigest:
+    """A layer's content digest, ``algorithm:hex`` (e.g. ``sha256:...``)."""
+
+    value: str
+
+    def __init__(self, value: str, *, member: str | None = None) -> None:
+        _set_value(self, LAYER_DIGEST.check(value, member))
+
+    def __str__(self) -> str:
+        return self.value
+
+    @property
+    def algorithm(self) -> str:
+        return self.value.partition(":")[0]
+
+    @property
+    def hex(self) -> str:
+        return self.value.partition(":")[2]
+
+    @classmethod
+    def sha256(cls, hexdigest: str) -> LayerDigest:
+        """The digest named by a sha256 ``hexdigest()``."""
+        return cls(f"sha256:{hexdigest}")
+
+    def matches(self, other: LayerDigest) -> bool:
+        """Same algorithm and the same number: hex letter case does not matter."""
+        return self.algorithm == other.algorithm and self.hex.lower() == other.hex.lower()

@@ -1,0 +1,78 @@
+"""The numbers of ECR's layer upload, each written once with its source.
+
+Two presets: ``API_LIMITS`` (the API's own rules, which every ECR-compatible server
+applies; the default everywhere) and ``SERVICE_QUOTAS`` (the hosted service's quotas,
+for servers that want to behave like it).
+
+>>> SERVICE_QUOTAS.max_part_bytes
+10485760
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+
+from .errors import UsageError
+
+MIB = 1024 * 1024
+
+#: LayerPartBlob ``max`` in the API model (seed page: "20971520 bytes (or about 20MB)").
+API_MAX_PART_BYTES = 20_971_520
+#: "All layer parts except the last part should be at least 5MB": ECR user guide,
+#: service quotas; enforced at CompleteLayerUpload as LayerPartTooSmallException.
+MIN_PART_BYTES = 5 * MIB
+#: Service quotas page: maximum layer part size 10 MiB.
+QUOTA_MAX_PART_BYTES = 10 * MIB
+#: Service quotas page: maximum number of layer parts, 4,200.
+QUOTA_MAX_PARTS = 4_200
+#: Service quotas page: maximum layer size, 52,000 MiB.
+QUOTA_MAX_LAYER_BYTES = 52_000 * MIB
+#: PartSize is a ``long`` in the API model: a signed 64-bit integer.
+MAX_LONG = 2**63 - 1
+#: InitiateLayerUpload's ``partSize``: what emulators return (reference sheet, section 4).
+DEFAULT_PART_SIZE = 10 * MIB
+#: LayerDigestList and BatchedOperationLayerDigestList: 1 to 100 items (API model).
+MAX_LAYER_DIGESTS = 100
+#: BatchedOperationLayerDigest: a string of 0 to 1000 characters (API model).
+MAX_BATCHED_DIGEST_LENGTH = 1000
+#: RepositoryName: length 2 to 256 (API model).
+MIN_REPOSITORY_NAME_LENGTH = 2
+MAX_REPOSITORY_NAME_LENGTH = 256
+
+
+def _positive(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if value is not None and (type(value) is not int or value < 1):
+        raise UsageError(f"{attribute.name} must be a positive int or None, not {value!r}")
+
+
+@attrs.frozen
+class Limits:
+    """The size and count rules a session applies to its parts.
+
+    ``max_parts`` and ``max_layer_bytes`` are ``None`` for "no cap" (the API sets none).
+    A part over ``max_part_bytes`` but within ``API_MAX_PART_BYTES`` is refused with
+    InvalidLayerPartException; beyond the API maximum it never gets past validation.
+    """
+
+    max_part_bytes: int = attrs.field(default=API_MAX_PART_BYTES, validator=_positive)
+    min_part_bytes: int = attrs.field(default=MIN_PART_BYTES, validator=_positive)
+    max_parts: int | None = attrs.field(default=None, validator=_positive)
+    max_layer_bytes: int | None = attrs.field(default=None, validator=_positive)
+    #: What InitiateLayerUpload answers as ``partSize``.
+    part_size: int = attrs.field(default=DEFAULT_PART_SIZE, validator=_positive)
+
+    def __attrs_post_init__(self) -> None:
+        if self.max_part_bytes > API_MAX_PART_BYTES:
+            raise UsageError(f"max_part_bytes cannot exceed the API maximum {API_MAX_PART_BYTES}")
+        if not self.min_part_bytes <= self.part_size <= self.max_part_bytes:
+            raise UsageError("part_size must lie between min_part_bytes and max_part_bytes")
+
+
+API_LIMITS = Limits()
+SERVICE_QUOTAS = Limits(
+    max_part_bytes=QUOTA_MAX_PART_BYTES,
+    max_parts=QUOTA_MAX_PARTS,
+    max_layer_bytes=QUOTA_MAX_LAYER_BYTES,
+)
