@@ -1,0 +1,100 @@
+"""Nox sessions: tests on every supported Python, typecheck, lint, demo.
+
+Plain ``nox`` runs the default sessions (tests on 3.10-3.13, mypy --strict, ruff);
+``nox -l`` lists them all.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+
+import nox
+
+PYTHONS = ["3.10", "3.11", "3.12", "3.13"]
+PYPROJECT = nox.project.load_toml("pyproject.toml")
+
+# pyenv only puts its *global* version on PATH: its shims for python3.10, python3.12, ...
+# exist but refuse to run a version that is not selected. The installed versions live
+# under ~/.pyenv/versions/<x.y.z>/bin; prepend those directories so nox (and uv) find
+# python3.10 ... python3.13 by name. Versions that are not installed are skipped.
+for _version in PYTHONS:
+    for _bindir in glob.glob(os.path.expanduser(f"~/.pyenv/versions/{_version}.*/bin")):
+        os.environ["PATH"] = _bindir + os.pathsep + os.environ.get("PATH", "")
+
+nox.options.sessions = ["tests", "typecheck", "lint"]
+# CI sets CI=true, which makes nox turn a missing interpreter into an error; we want a
+# Python that is not installed on this machine to be skipped, not to fail the run.
+nox.options.error_on_missing_interpreters = False
+# Never fetch standalone Python builds: the machines here reach package registries
+# only: uv would try, fail on DNS and only then skip the session.
+nox.options.download_python = "never"
+# Use uv to create environments when it is installed (`pip install 'nox[uv]'`),
+# otherwise fall back to virtualenv.
+nox.options.default_venv_backend = "uv|virtualenv"
+
+
+def _install_group(session: nox.Session, group: str) -> None:
+    session.install(*nox.project.dependency_groups(PYPROJECT, group))
+
+
+@nox.session(python=PYTHONS)
+def tests(session: nox.Session) -> None:
+    """Run the test suite (pytest + Hypothesis) against the installed package."""
+    session.install(".")
+    _install_group(session, "test")
+    env: dict[str, str] = {}
+    profile = os.environ.get("HYPOTHESIS_PROFILE")
+    if profile:
+        env["HYPOTHESIS_PROFILE"] = profile
+    session.run("pytest", *session.posargs, env=env)
+
+
+@nox.session(python="3.11")
+def thorough(session: nox.Session) -> None:
+    """Run every test, slow ones included, with the long Hypothesis profile."""
+    session.install(".")
+    _install_group(session, "test")
+    session.run(
+        "pytest",
+        "-m",
+        "slow or not slow",
+        *session.posargs,
+        env={"HYPOTHESIS_PROFILE": "thorough"},
+    )
+
+
+@nox.session(python="3.11")
+def typecheck(session: nox.Session) -> None:
+    """mypy --strict over the package, tests, noxfile and examples (see pyproject)."""
+    session.install(".")
+    _install_group(session, "typecheck")
+    # With no arguments, check the `files` that [tool.mypy] lists and that exist yet
+    # (mypy refuses a listed path that is missing, e.g. examples/ before it is written).
+    paths: list[str] = [path for path in PYPROJECT["tool"]["mypy"]["files"] if os.path.exists(path)]
+    session.run("mypy", *(session.posargs or paths))
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff lint and format check."""
+    _install_group(session, "lint")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session
+def demo(session: nox.Session) -> None:
+    """Replay a recorded layer push through the reference registry."""
+    session.install(".")
+    session.run(
+        "python",
+        "-m",
+        "ecr_upload_model",
+        "replay",
+        "tests/data/push-trace.jsonl",
+        "--repository",
+        "team/app",
+        "--deterministic-ids",
+        *session.posargs,
+    )
