@@ -87,9 +87,7 @@ class Text:
 
     def validate(self, value: object, member: str) -> None:
         if not isinstance(value, self.type_):
-            raise InvalidParameterException.constraint(
-                member, f"must be a {self.type_.__name__}"
-            )
+            raise InvalidParameterException.constraint(member, f"must be a {self.type_.__name__}")
 
 
 @attrs.frozen
@@ -285,7 +283,12 @@ def _members(cls: type) -> tuple[_Member, ...]:
     members = _MEMBERS.get(cls)
     if members is None:
         members = tuple(
-            _Member(field.name, field.metadata["wire"], field.metadata["shape"], field.metadata["required"])
+            _Member(
+                field.name,
+                field.metadata["wire"],
+                field.metadata["shape"],
+                field.metadata["required"],
+            )
             for field in attrs.fields(cls)
         )
         _MEMBERS[cls] = members
@@ -306,11 +309,13 @@ def read(cls: type[T], obj: object, grammar: RepositoryGrammar = RepositoryGramm
         raw = obj.get(m.wire)
         decoded.append(None if raw is None else m.shape.decode(raw, m.wire))
     instance = object.__new__(cls)
-    for m, value in zip(members, decoded):
-        if value is not None:
-            value = m.shape.check(value, m.wire, grammar)
+    for m, raw_value in zip(members, decoded, strict=True):
+        if raw_value is not None:
+            value = m.shape.check(raw_value, m.wire, grammar)
         elif m.required:
             raise InvalidParameterException.constraint(m.wire, "must not be null")
+        else:
+            value = None
         # Every member was checked above: the validators would only repeat the work.
         object.__setattr__(instance, m.field, value)
     return instance

@@ -72,7 +72,9 @@ class EcrError(Exception):
             return InvalidLayerPartException._from_wire_members(message, obj)
         if error_class is KmsException:
             kms_error = obj.get("kmsError")
-            return KmsException(message, kms_error=kms_error if isinstance(kms_error, str) else None)
+            return KmsException(
+                message, kms_error=kms_error if isinstance(kms_error, str) else None
+            )
         return error_class(message)
 
 
@@ -166,8 +168,9 @@ class InvalidLayerPartException(EcrError, ValueError):
     def _from_wire_members(
         cls, message: str | None, obj: Mapping[str, object]
     ) -> InvalidLayerPartException:
-        from .identifiers import RegistryId, RepositoryName, UploadId
-        from .limits import MAX_LONG
+        # identifiers.py imports this module: a top-level import would be circular.
+        from .identifiers import RegistryId, RepositoryName, UploadId  # noqa: PLC0415
+        from .limits import MAX_LONG  # noqa: PLC0415
 
         def text(name: str) -> str | None:
             value = obj.get(name)

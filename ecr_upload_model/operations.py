@@ -5,10 +5,15 @@ the error ECR would, in ECR's order) and written back with ``to_wire``. Built in
 Python, each field is checked by the same shape (a wrong value is an
 InvalidParameterException).
 
->>> request = UploadLayerPartRequest.from_wire({
-...     "repositoryName": "team/app",
-...     "uploadId": "0a1b2c3d-0000-4000-8000-000000000000",
-...     "partFirstByte": 0, "partLastByte": 2, "layerPartBlob": "YWJj"})
+>>> request = UploadLayerPartRequest.from_wire(
+...     {
+...         "repositoryName": "team/app",
+...         "uploadId": "0a1b2c3d-0000-4000-8000-000000000000",
+...         "partFirstByte": 0,
+...         "partLastByte": 2,
+...         "layerPartBlob": "YWJj",
+...     }
+... )
 >>> bytes(request.layer_part_blob)
 b'abc'
 """
@@ -228,9 +233,7 @@ class BatchCheckLayerAvailabilityRequest(_Wire):
     )
     layer_digests: tuple[str, ...] = attrs.field(
         validator=CHECKED,
-        metadata=member(
-            "layerDigests", List(BATCHED_OPERATION_LAYER_DIGEST, 1, MAX_LAYER_DIGESTS)
-        ),
+        metadata=member("layerDigests", List(BATCHED_OPERATION_LAYER_DIGEST, 1, MAX_LAYER_DIGESTS)),
     )
 
 

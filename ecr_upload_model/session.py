@@ -12,10 +12,15 @@ layer's digest, which it hands to :meth:`UploadSession.complete`.
 >>> session = UploadSession(
 ...     registry_id=RegistryId("123456789012"),
 ...     repository_name=RepositoryName("team/app"),
-...     upload_id=UploadId("0a1b2c3d-0000-4000-8000-000000000000"))
+...     upload_id=UploadId("0a1b2c3d-0000-4000-8000-000000000000"),
+... )
 >>> request = UploadLayerPartRequest(
-...     repository_name=session.repository_name, upload_id=session.upload_id,
-...     part_first_byte=0, part_last_byte=2, layer_part_blob=b"abc")
+...     repository_name=session.repository_name,
+...     upload_id=session.upload_id,
+...     part_first_byte=0,
+...     part_last_byte=2,
+...     layer_part_blob=b"abc",
+... )
 >>> session, response = session.upload_part(request)
 >>> response.last_byte_received
 2
