@@ -38,6 +38,7 @@ from .operations import (
     UploadLayerPartRequest,
     UploadLayerPartResponse,
 )
+from .registry import Registry
 from .session import UploadSession
 
 __all__ = [
@@ -65,6 +66,7 @@ __all__ = [
     "LayerPartTooSmallException",
     "LimitExceededException",
     "Limits",
+    "Registry",
     "RegistryId",
     "RepositoryGrammar",
     "RepositoryName",
