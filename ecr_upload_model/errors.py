@@ -21,6 +21,15 @@ if TYPE_CHECKING:
 WireObject = dict[str, object]
 
 
+def error_code(wire_type: str) -> str:
+    """The error code in an ``__type`` as botocore reads it: no ``ns#`` prefix, no ``:suffix``.
+
+    >>> error_code("com.amazonaws.ecr#EmptyUploadException:http://internal")
+    'EmptyUploadException'
+    """
+    return wire_type.rpartition("#")[2].partition(":")[0]
+
+
 class EcrError(Exception):
     """Base of every error this package raises for a caller's input."""
 
@@ -65,7 +74,7 @@ class EcrError(Exception):
         message = obj.get("message", obj.get("Message"))
         if not isinstance(code, str) or not (message is None or isinstance(message, str)):
             raise SerializationException("error body has no string __type and message")
-        error_class = ERRORS_BY_CODE.get(code.rpartition("#")[2].partition(":")[0])
+        error_class = ERRORS_BY_CODE.get(error_code(code))
         if error_class is None:
             raise SerializationException(f"unknown error code {code!r}")
         if error_class is InvalidLayerPartException:
