@@ -38,7 +38,7 @@ Connect = Callable[[], SendPart]
 PART_SIZE = 8
 #: Seven full parts and a shorter last one.
 LAYER = random.Random(2015).randbytes(7 * PART_SIZE + 4)
-SENDERS = 4
+SENDERS = 3
 #: Small parts, so that a small layer has several; every part but the last is full.
 LIMITS = Limits(min_part_bytes=PART_SIZE, part_size=PART_SIZE)
 #: Long enough for a slow machine; only reached if a sender hangs.
