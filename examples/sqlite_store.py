@@ -32,6 +32,7 @@ Traceback (most recent call last):
 ecr_upload_model.errors.InvalidLayerPartException: First byte of the layer part is 0 instead of 3
 >>> store.parts(session.upload_id)
 [(0, b'abc')]
+>>> store.close()
 """
 
 from __future__ import annotations

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import doctest
 import functools
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -43,8 +45,15 @@ def database(tmp_path: Path) -> Path:
     return tmp_path / "sessions.sqlite3"
 
 
-def test_processes_racing_on_one_upload_store_every_byte_once(database: Path) -> None:
-    store = SqliteSessionStore(database)
+@pytest.fixture
+def store(database: Path) -> Iterator[SqliteSessionStore]:
+    with contextlib.closing(SqliteSessionStore(database)) as store:
+        yield store
+
+
+def test_processes_racing_on_one_upload_store_every_byte_once(
+    store: SqliteSessionStore, database: Path
+) -> None:
     session = new_session()
     assert store.create(session)
 
@@ -65,6 +74,10 @@ class OvertakenStore(SqliteSessionStore):
         self.rival_request = rival_request
         self.reads = 0
 
+    def close(self) -> None:
+        self.rival.close()
+        super().close()
+
     def load(self, upload_id: UploadId) -> UploadSession | None:
         session = super().load(upload_id)
         self.reads += 1
@@ -73,16 +86,20 @@ class OvertakenStore(SqliteSessionStore):
         return session
 
 
-def test_part_decided_on_a_stale_read_is_decided_again_and_refused(database: Path) -> None:
+def test_part_decided_on_a_stale_read_is_decided_again_and_refused(
+    store: SqliteSessionStore, database: Path
+) -> None:
     session = new_session()
-    SqliteSessionStore(database).create(session)
+    store.create(session)
     request = part_request(session, 0)
-    store = OvertakenStore(database, rival_request=request)
 
-    with pytest.raises(InvalidLayerPartException) as refusal:
-        upload_layer_part(store, request)
+    with (
+        contextlib.closing(OvertakenStore(database, rival_request=request)) as overtaken,
+        pytest.raises(InvalidLayerPartException) as refusal,
+    ):
+        upload_layer_part(overtaken, request)
 
-    assert store.reads == 2
+    assert overtaken.reads == 2
     assert refusal.value.last_valid_byte_received == PART_SIZE - 1
     assert store.parts(session.upload_id) == [(0, LAYER[:PART_SIZE])]
     stored = store.load(session.upload_id)
@@ -90,8 +107,7 @@ def test_part_decided_on_a_stale_read_is_decided_again_and_refused(database: Pat
     assert (stored.revision, stored.part_count) == (1, 1)
 
 
-def test_refused_part_writes_nothing(database: Path) -> None:
-    store = SqliteSessionStore(database)
+def test_refused_part_writes_nothing(store: SqliteSessionStore) -> None:
     session = new_session()
     store.create(session)
 
@@ -102,15 +118,13 @@ def test_refused_part_writes_nothing(database: Path) -> None:
     assert store.parts(session.upload_id) == []
 
 
-def test_part_for_an_upload_not_stored_is_upload_not_found(database: Path) -> None:
-    store = SqliteSessionStore(database)
+def test_part_for_an_upload_not_stored_is_upload_not_found(store: SqliteSessionStore) -> None:
     with pytest.raises(UploadNotFoundException):
         upload_layer_part(store, part_request(new_session(), 0))
     assert store.parts(new_session().upload_id) == []
 
 
-def test_a_stored_upload_id_is_not_created_again(database: Path) -> None:
-    store = SqliteSessionStore(database)
+def test_a_stored_upload_id_is_not_created_again(store: SqliteSessionStore) -> None:
     session = new_session()
     assert store.create(session)
     upload_layer_part(store, part_request(session, 0))
