@@ -588,3 +588,53 @@ def test_push_over_an_unreliable_network_stores_the_layer_and_never_resends_a_re
             assert expected_first == len(data)
         elif isinstance(outcome, InitiateLayerUploadResponse):
             expected_first = 0
+
+
+def test_a_part_whose_answer_was_lost_is_sent_again_then_the_push_skips_past_it() -> None:
+    registry = new_registry()
+    data = bytes(range(20))  # parts 0-7, 8-15, 16-19
+    # Calls: check, initiate, part 0-7 (applied, answer lost), its re-send, ...
+    faults = iter([Fault.NONE, Fault.NONE, Fault.LOST_ANSWER])
+    calls: list[tuple[Request, Outcome]] = []
+    push_layer(
+        unreliable(registry, faults),
+        data,
+        repository_name=REPOSITORY,
+        observe=lambda request, outcome: calls.append((request, outcome)),
+    )
+    parts = [
+        (request.part_first_byte, request.part_last_byte, type(outcome).__name__)
+        for request, outcome in calls
+        if isinstance(request, UploadLayerPartRequest)
+    ]
+    assert parts == [
+        (0, 7, "TimeoutError"),
+        (0, 7, "InvalidLayerPartException"),  # it had landed: lastValidByteReceived 7
+        (8, 15, "UploadLayerPartResponse"),
+        (16, 19, "UploadLayerPartResponse"),
+    ]
+    assert held_size(registry, sha256(data)) == 20
+
+
+def send_through(registry: Registry, push: LayerPush) -> LayerPush:
+    request = push.next_request()
+    assert request is not None
+    status, _, body = handle(registry, *encode_request(request))
+    try:
+        response = decode_answer(request, status, body)
+    except EcrError as error:
+        return push.on_error(error)
+    return push.on_response(response)
+
+
+def test_two_pushes_of_one_layer_racing_both_succeed() -> None:
+    registry = new_registry()
+    first, second = (LayerPush.start(b"same layer", repository_name=REPOSITORY) for _ in "ab")
+    # Both find the layer missing and upload it; the later completion is answered
+    # LayerAlreadyExistsException, which is success.
+    while not (first.done and second.done):
+        first = first if first.done else send_through(registry, first)
+        second = second if second.done else send_through(registry, second)
+    assert not first.skipped
+    assert not second.skipped
+    assert held_size(registry, sha256(b"same layer")) == 10
