@@ -115,7 +115,11 @@ class Registry:
         self._layers: dict[RepositoryName, dict[tuple[str, str], tuple[LayerDigest, int]]] = {}
 
     def create_repository(self, name: RepositoryName | str) -> RepositoryName:
-        """Adds a repository (by this registry's grammar); an existing one is kept as it is."""
+        """Adds a repository; an existing one is kept as it is, with its layers.
+
+        A name given as text is read by this registry's grammar; a RepositoryName is
+        taken as it is.
+        """
         repository = (
             name if isinstance(name, RepositoryName) else RepositoryName(name, grammar=self.grammar)
         )
