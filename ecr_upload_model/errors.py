@@ -63,13 +63,15 @@ class EcrError(Exception):
         return f"{type(self).__name__}({self.message!r})"
 
     @staticmethod
-    def from_wire(obj: Mapping[str, object]) -> EcrError:
+    def from_wire(obj: object) -> EcrError:
         """The typed error an ECR error body describes (what a client reads back).
 
         The code is read from ``__type`` as botocore reads it: a ``namespace#`` prefix
         and a ``:suffix`` are dropped. An unknown code or a body of the wrong shape is a
         :class:`SerializationException`.
         """
+        if not isinstance(obj, Mapping):
+            raise SerializationException("error body is not a JSON object")
         code = obj.get("__type")
         message = obj.get("message", obj.get("Message"))
         if not isinstance(code, str) or not (message is None or isinstance(message, str)):
