@@ -12,15 +12,16 @@ from __future__ import annotations
 
 import binascii
 import enum
+import functools
 import math
 import sys
 from collections.abc import Callable, Mapping
-from typing import Any, Final, Protocol, TypeVar
+from typing import Any, Final, Generic, NamedTuple, Protocol, TypeVar
 
 import attrs
 
-from .errors import InvalidParameterException, SerializationException
-from .identifiers import RepositoryGrammar
+from .errors import EcrError, InvalidParameterException, SerializationException
+from .identifiers import IdentifierT, RepositoryGrammar, TextRule
 from .limits import MAX_LONG
 
 MIN_LONG: Final = -(2**63)
@@ -91,6 +92,38 @@ class Text:
 
 
 @attrs.frozen
+class Identifier(Generic[IdentifierT]):
+    """A string member that is an identifier of ``type_``, judged by ``rule`` (``None``:
+    the repository grammar the reader is given)."""
+
+    type_: type[IdentifierT]
+    rule: TextRule | None
+
+    def decode(self, raw: object, member: str) -> object:
+        if type(raw) is not str:
+            raise _not_convertible(raw, "String")
+        return raw
+
+    def check(self, decoded: str, member: str, grammar: RepositoryGrammar) -> object:
+        rule = grammar.value if self.rule is None else self.rule
+        return rule.make(self.type_, decoded, member)
+
+    def read(self, raw: object, member: str, grammar: RepositoryGrammar) -> object:
+        """``check(decode(raw))`` in one call: a request holds three identifiers."""
+        if type(raw) is not str:
+            raise _not_convertible(raw, "String")
+        rule = grammar.value if self.rule is None else self.rule
+        return rule.make(self.type_, raw, member)
+
+    def encode(self, value: Any) -> object:
+        return str(value)
+
+    def validate(self, value: object, member: str) -> None:
+        if not isinstance(value, self.type_):
+            raise InvalidParameterException.constraint(member, f"must be a {self.type_.__name__}")
+
+
+@attrs.frozen
 class Long:
     """A ``long``: a JSON integer in the signed 64-bit range, with an optional minimum."""
 
@@ -134,9 +167,8 @@ class _Oversized(enum.Enum):
 
 
 if sys.version_info >= (3, 11):
-
-    def _b64decode(text: str) -> bytes:
-        return binascii.a2b_base64(text, strict_mode=True)
+    # A partial, not a function: it costs no Python call.
+    _b64decode: Callable[[str], bytes] = functools.partial(binascii.a2b_base64, strict_mode=True)
 
 else:  # pragma: no cover - Python 3.10 has no strict_mode
     import regex
@@ -150,18 +182,33 @@ else:  # pragma: no cover - Python 3.10 has no strict_mode
 
 
 @attrs.frozen
+class DecodedInPlace:
+    """A blob member whose base64 text the wire layer decoded straight from the request
+    body's bytes (see ``_in_place``), so the text was never copied into a string.
+
+    Made only for text that is strict base64 and no longer than the shape allows: what
+    :meth:`Blob.decode` would have made of the same text.
+    """
+
+    data: bytes = attrs.field(repr=lambda data: f"<{len(data)} bytes>")
+
+
+@attrs.frozen
 class Blob:
     """A blob: base64 text on the wire, at most ``maximum`` bytes once decoded."""
 
     maximum: int
+    #: The longest base64 text that can decode to at most ``maximum`` bytes.
+    max_text_length: int = attrs.field(init=False)
 
-    @property
-    def max_text_length(self) -> int:
-        """The longest base64 text that can decode to at most ``maximum`` bytes."""
+    @max_text_length.default
+    def _max_text_length(self) -> int:
         return 4 * -(-self.maximum // 3)
 
     def decode(self, raw: object, member: str) -> object:
         if type(raw) is not str:
+            if type(raw) is DecodedInPlace:
+                return raw.data
             raise _not_convertible(raw, "Blob")
         if len(raw) > self.max_text_length:
             # Judged from the text before any decoding (reference sheet, section 7).
@@ -268,14 +315,18 @@ def validate_member(instance: Any, attribute: attrs.Attribute[Any], value: Any) 
     attribute.metadata["shape"].validate(value, attribute.metadata["wire"])
 
 
-@attrs.frozen
-class _Member:
+class _Member(NamedTuple):
     field: str
     wire: str
-    shape: Shape
+    decode: Callable[[object, str], object]
+    check: Callable[[Any, str, RepositoryGrammar], object]
+    #: The shape's ``read`` where it has one: ``check(decode(raw))`` in one call.
+    read: Callable[[object, str, RepositoryGrammar], object] | None
+    encode: Callable[[Any], object]
     required: bool
 
 
+#: Each class's members in field order, with their shapes' bound methods: built once.
 _MEMBERS: dict[type, tuple[_Member, ...]] = {}
 
 
@@ -286,13 +337,20 @@ def _members(cls: type) -> tuple[_Member, ...]:
             _Member(
                 field.name,
                 field.metadata["wire"],
-                field.metadata["shape"],
+                field.metadata["shape"].decode,
+                field.metadata["shape"].check,
+                getattr(field.metadata["shape"], "read", None),
+                field.metadata["shape"].encode,
                 field.metadata["required"],
             )
             for field in attrs.fields(cls)
         )
         _MEMBERS[cls] = members
     return members
+
+
+_new = object.__new__
+_set = object.__setattr__
 
 
 def read(cls: type[T], obj: object, grammar: RepositoryGrammar = RepositoryGrammar.SEED) -> T:
@@ -303,22 +361,44 @@ def read(cls: type[T], obj: object, grammar: RepositoryGrammar = RepositoryGramm
     """
     if type(obj) is not dict:
         raise SerializationException(f"{_token(obj)} can not be converted to a Structure")
-    members = _members(cls)
-    decoded = []
+    members = _MEMBERS.get(cls) or _members(cls)
+    get = obj.get
+    instance = _new(cls)
+    # One pass reads and checks each member in turn; when one is refused, the members
+    # after it are still decoded, so that a wrong JSON type anywhere answers first (the
+    # order of two passes, without the second loop).
     for m in members:
-        raw = obj.get(m.wire)
-        decoded.append(None if raw is None else m.shape.decode(raw, m.wire))
-    instance = object.__new__(cls)
-    for m, raw_value in zip(members, decoded, strict=True):
-        if raw_value is not None:
-            value = m.shape.check(raw_value, m.wire, grammar)
-        elif m.required:
-            raise InvalidParameterException.constraint(m.wire, "must not be null")
-        else:
-            value = None
-        # Every member was checked above: the validators would only repeat the work.
-        object.__setattr__(instance, m.field, value)
+        raw = get(m.wire)
+        try:
+            if raw is not None:
+                if m.read is not None:
+                    value = m.read(raw, m.wire, grammar)
+                else:
+                    value = m.check(m.decode(raw, m.wire), m.wire, grammar)
+            elif m.required:
+                raise InvalidParameterException.constraint(m.wire, "must not be null")
+            else:
+                value = None
+        except EcrError:
+            if raw is not None:
+                m.decode(raw, m.wire)  # its own wrong JSON type answers first
+            for later in members[members.index(m) + 1 :]:
+                if (raw := get(later.wire)) is not None:
+                    later.decode(raw, later.wire)
+            raise
+        # Every member is checked here: the validators would only repeat the work.
+        _set(instance, m.field, value)
     return instance
+
+
+def blob_member(cls: type) -> tuple[str, Blob] | None:
+    """The wire name and shape of ``cls``'s one blob member, if it has exactly one."""
+    blobs = [
+        (field.metadata["wire"], field.metadata["shape"])
+        for field in attrs.fields(cls)
+        if isinstance(field.metadata["shape"], Blob)
+    ]
+    return blobs[0] if len(blobs) == 1 else None
 
 
 def write(value: object) -> dict[str, object]:
@@ -327,17 +407,8 @@ def write(value: object) -> dict[str, object]:
     for m in _members(type(value)):
         field_value = getattr(value, m.field)
         if field_value is not None:
-            wire[m.wire] = m.shape.encode(field_value)
+            wire[m.wire] = m.encode(field_value)
     return wire
-
-
-def identifier(cls: Callable[[str], T]) -> Callable[[str, str, RepositoryGrammar], T]:
-    """``build`` for an identifier whose class takes only its text."""
-
-    def build(text: str, member: str, grammar: RepositoryGrammar) -> T:
-        return cls(text)
-
-    return build
 
 
 def enum_text(cls: type[enum.Enum]) -> Text:

@@ -25,8 +25,8 @@ from typing import TypeVar
 
 import attrs
 
-from . import _shapes
-from ._shapes import Blob, List, Long, Structure, Text, member, validate_member
+from . import _shapes, identifiers
+from ._shapes import Blob, Identifier, List, Long, Structure, Text, member, validate_member
 from .errors import InvalidParameterException, WireObject
 from .identifiers import (
     LayerDigest,
@@ -40,12 +40,11 @@ from .limits import API_MAX_PART_BYTES, MAX_BATCHED_DIGEST_LENGTH, MAX_LAYER_DIG
 Self = TypeVar("Self")
 
 # The shapes of the API model (botocore's ecr service-2.json), each written once.
-REGISTRY_ID = Text(_shapes.identifier(RegistryId), RegistryId)
-REPOSITORY_NAME = Text(
-    lambda text, member, grammar: RepositoryName(text, grammar=grammar), RepositoryName
-)
-UPLOAD_ID = Text(_shapes.identifier(UploadId), UploadId)
-LAYER_DIGEST = Text(lambda text, member, grammar: LayerDigest(text, member=member), LayerDigest)
+REGISTRY_ID = Identifier(RegistryId, identifiers.REGISTRY_ID)
+#: Judged by the grammar the reader is given (the seed's by default).
+REPOSITORY_NAME = Identifier(RepositoryName, None)
+UPLOAD_ID = Identifier(UploadId, identifiers.UPLOAD_ID)
+LAYER_DIGEST = Identifier(LayerDigest, identifiers.LAYER_DIGEST)
 PART_SIZE = Long(minimum=0)
 LAYER_SIZE_IN_BYTES = Long(minimum=None)
 LAYER_PART_BLOB = Blob(API_MAX_PART_BYTES)

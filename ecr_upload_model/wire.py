@@ -24,6 +24,7 @@ from typing import Any, Final, Generic, NoReturn, TypeAlias, TypeVar
 
 import attrs
 
+from ._in_place import parse_in_place
 from ._shapes import MIN_LONG
 from .errors import EcrError, SerializationException, UnknownOperationException, UsageError
 from .identifiers import RepositoryGrammar
@@ -158,7 +159,10 @@ def _decode(
     target: str, body: bytes, grammar: RepositoryGrammar
 ) -> tuple[Operation[Any, Any], Request]:
     operation = _operation(target)
-    request: Request = operation.request_type.from_wire(parse_body(body), grammar=grammar)
+    obj = parse_in_place(body, operation.request_type, parse_body)
+    request: Request = operation.request_type.from_wire(
+        parse_body(body) if obj is None else obj, grammar=grammar
+    )
     return operation, request
 
 

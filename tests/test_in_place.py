@@ -1,0 +1,116 @@
+"""The in-place blob reading (``_in_place``) is only a shortcut: for every body, the wire
+entry gives the same request or the same error as parsing the whole body would."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+from hypothesis import example, given
+from hypothesis import strategies as st
+
+from ecr_upload_model import EcrError, UploadLayerPartRequest
+from ecr_upload_model._in_place import parse_in_place
+from ecr_upload_model.operations import CompleteLayerUploadRequest
+from ecr_upload_model.wire import TARGET_PREFIX, decode_request, parse_body
+
+TARGET = f"{TARGET_PREFIX}.UploadLayerPart"
+UPLOAD_ID = "0a1b2c3d-0000-4000-8000-000000000000"
+
+
+def whole_parse(body: bytes) -> object:
+    """What the body says read the long way: the outcome the shortcut must equal."""
+    try:
+        return UploadLayerPartRequest.from_wire(parse_body(body))
+    except EcrError as error:
+        return error
+
+
+def through_the_wire(body: bytes) -> object:
+    try:
+        return decode_request(TARGET, body)
+    except EcrError as error:
+        return error
+
+
+def request_body(blob: str, **members: object) -> bytes:
+    obj = {
+        "repositoryName": "team/app",
+        "uploadId": UPLOAD_ID,
+        "partFirstByte": 0,
+        "partLastByte": 2,
+        "layerPartBlob": blob,
+        **members,
+    }
+    return json.dumps(obj).encode("ascii")
+
+
+VALID_MEMBERS = (
+    f'"repositoryName": "team/app", "uploadId": "{UPLOAD_ID}", "partFirstByte": 0, '
+    '"partLastByte": 2'
+).encode("ascii")
+
+# Bodies a shortcut could misread: escapes in or around the blob, the key inside another
+# string, a nested or repeated key, other empty strings, non-ASCII, broken JSON. The other
+# members are valid, so that the blob decides the outcome.
+TRICKY_BODIES = [
+    request_body("YWJj"),
+    request_body(""),
+    *(
+        b"{" + VALID_MEMBERS + b", " + members + b"}"
+        for members in (
+            b'"layerPartBlob": "YW\\u004aj"',
+            b'"layerPartBlob": "YWJj\\/"',
+            b'"x": "\\"layerPartBlob\\": \\"YWJj\\"", "layerPartBlob": "YWJk"',
+            b'"\\"layerPartBlob": "YWJj", "layerPartBlob": "YWJk"',
+            b'"x": {"layerPartBlob": "YWJj"}, "layerPartBlob": "YWJk"',
+            b'"x": {"layerPartBlob": "YWJj"}, "layerPartBlob": ""',
+            b'"x": ["\\"layerPartBlob": "YWJj"], "layerPartBlob": ""',
+            b'"x": ["\\"layerPartBlob", "YWJj"], "layerPartBlob": ""',
+            b'"layerPartBlob": "YWJj", "layerPartBlob": "YWJk"',
+            b'"registryId": "", "layerPartBlob": "YWJj"',
+            b'"layerPartBlob" :\n "YWJj" ',
+            b'"layerPartBlob": "YWJj"" ',
+            b'"layerPartBlob": "YW\xff"',
+            b'"layerPartBlob": "YW\tJj"',
+            b'"layerPartBlob": "YWJj", "x": "t\xc3\xa9am"',
+            b'"layerPartBlob": "YWJj", "x": NaN',
+            b'"layerPartBlob": "YWJj="',
+            b'"layerPartBlob": "YW Jj"',
+            b'"layerPartBlob": "YW-_"',
+        )
+    ),
+    b'{"layerPartBlob": "YWJj"',
+    b'["layerPartBlob", "YWJj"]',
+]
+
+
+def test_each_tricky_body_reads_as_the_whole_parse_reads_it() -> None:
+    for body in TRICKY_BODIES:
+        assert through_the_wire(body) == whole_parse(body), body
+
+
+@given(
+    blob=st.binary(max_size=64).map(lambda data: base64.b64encode(data).decode("ascii")),
+    cut=st.integers(min_value=0, max_value=400),
+    insert=st.sampled_from(
+        [b'"', b"\\", b'""', b" ", b":", b"\\/", b"\\u0041", b"\xff", b"{", b"}", b"\t"]
+    ),
+)
+@example(blob="YWJj", cut=0, insert=b'"')
+def test_a_body_damaged_anywhere_reads_as_the_whole_parse_reads_it(
+    blob: str, cut: int, insert: bytes
+) -> None:
+    body = request_body(blob)
+    damaged = body[:cut] + insert + body[cut:]
+    assert through_the_wire(damaged) == whole_parse(damaged)
+
+
+def test_a_plain_body_is_read_in_place_and_others_are_left_to_the_whole_parse() -> None:
+    in_place = parse_in_place(request_body("YWJj"), UploadLayerPartRequest, parse_body)
+    assert isinstance(in_place, dict)
+    assert UploadLayerPartRequest.from_wire(in_place).layer_part_blob == b"abc"
+    escaped = b'{"layerPartBlob": "YWJj\\/", "repositoryName": "team/app"}'
+    assert parse_in_place(escaped, UploadLayerPartRequest, parse_body) is None
+    # A request without a blob member has nothing to read in place.
+    assert parse_in_place(b"{}", CompleteLayerUploadRequest, parse_body) is None

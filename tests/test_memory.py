@@ -1,0 +1,141 @@
+"""Memory of the part path, measured with tracemalloc (deterministic, so it may assert).
+
+A part costs its decoded bytes and a small constant beyond the body it arrived in, and
+nothing of it stays once the upload is complete.
+"""
+
+from __future__ import annotations
+
+import base64
+import gc
+import hashlib
+import json
+import tracemalloc
+import types
+from collections.abc import Iterator
+
+import pytest
+
+from ecr_upload_model import Registry
+from ecr_upload_model.limits import API_MAX_PART_BYTES, MIB
+from ecr_upload_model.registry import sequential_upload_ids
+from ecr_upload_model.wire import TARGET_PREFIX, handle
+
+CODE = (type, types.FunctionType, types.BuiltinFunctionType, types.MethodType, types.ModuleType)
+#: What a call may allocate beyond the part: the rest of the body parsed, the request,
+#: the session, the answer.
+SMALL = 64 * 1024
+
+
+def _call(registry: Registry, operation: str, body: bytes) -> dict[str, object]:
+    status, _, answer = handle(registry, f"{TARGET_PREFIX}.{operation}", body)
+    obj = json.loads(answer)
+    assert status == 200, obj
+    assert isinstance(obj, dict)
+    return obj
+
+
+def _registry_with_upload() -> tuple[Registry, str]:
+    registry = Registry("123456789012", upload_id_factory=sequential_upload_ids())
+    registry.create_repository("team/app")
+    started = _call(registry, "InitiateLayerUpload", b'{"repositoryName": "team/app"}')
+    upload_id = started["uploadId"]
+    assert isinstance(upload_id, str)
+    return registry, upload_id
+
+
+def _part_body(upload_id: str, first: int, size: int, blob_text: str) -> bytes:
+    """The body botocore sends for a part (its members in the model's order)."""
+    head = json.dumps(
+        {
+            "repositoryName": "team/app",
+            "uploadId": upload_id,
+            "partFirstByte": first,
+            "partLastByte": first + size - 1,
+        }
+    )
+    return f'{head[:-1]}, "layerPartBlob": "{blob_text}"}}'.encode("ascii")
+
+
+@pytest.fixture(scope="module")
+def full_part() -> tuple[bytes, str]:
+    """A part of the API maximum, 20,971,520 bytes, and its base64 text."""
+    part = hashlib.shake_256(b"part").digest(API_MAX_PART_BYTES)
+    return part, base64.b64encode(part).decode("ascii")
+
+
+@pytest.fixture
+def traced() -> Iterator[None]:
+    gc.collect()
+    tracemalloc.start()
+    try:
+        yield
+    finally:
+        tracemalloc.stop()
+
+
+def test_a_full_part_costs_its_decoded_bytes_and_a_small_constant_beyond_its_body(
+    full_part: tuple[bytes, str], traced: None
+) -> None:
+    part, blob_text = full_part
+    registry, upload_id = _registry_with_upload()
+    body = _part_body(upload_id, 0, len(part), blob_text)
+    tracemalloc.reset_peak()
+    before, _ = tracemalloc.get_traced_memory()
+
+    _call(registry, "UploadLayerPart", body)
+
+    _, peak = tracemalloc.get_traced_memory()
+    # Parsing the whole body would cost a text of the body and a string of the blob:
+    # twice the body (56 MB) beyond the part.
+    assert peak - before <= len(part) + SMALL
+
+
+def _reachable(root: object) -> Iterator[object]:
+    """Every object the registry's state holds (not its code: classes, functions, modules)."""
+    seen = {id(root)}
+    stack = [root]
+    while stack:
+        current = stack.pop()
+        yield current
+        for referent in gc.get_referents(current):
+            if id(referent) not in seen and not isinstance(referent, CODE):
+                seen.add(id(referent))
+                stack.append(referent)
+
+
+def test_a_completed_100_mib_push_leaves_no_part_bytes_and_no_hasher_behind(
+    full_part: tuple[bytes, str], traced: None
+) -> None:
+    part, blob_text = full_part
+    parts = 5  # 100 MiB in parts of 20 MiB
+    layer_digest = hashlib.sha256(part * parts).hexdigest()
+    registry, upload_id = _registry_with_upload()
+    gc.collect()
+    before, _ = tracemalloc.get_traced_memory()
+
+    for index in range(parts):
+        body = _part_body(upload_id, index * len(part), len(part), blob_text)
+        _call(registry, "UploadLayerPart", body)
+        del body
+    completed = _call(
+        registry,
+        "CompleteLayerUpload",
+        json.dumps(
+            {
+                "repositoryName": "team/app",
+                "uploadId": upload_id,
+                "layerDigests": [f"sha256:{layer_digest}"],
+            }
+        ).encode("ascii"),
+    )
+
+    assert parts * len(part) == 100 * MIB
+    assert completed["layerDigest"] == f"sha256:{layer_digest}"
+    gc.collect()
+    after, _ = tracemalloc.get_traced_memory()
+    assert after - before <= SMALL
+    held = list(_reachable(registry))
+    assert any(isinstance(item, Registry) for item in held)
+    assert not [item for item in held if isinstance(item, (bytes, bytearray)) and len(item) > MIB]
+    assert not [item for item in held if type(item).__name__ in {"HASH", "sha256"}]
