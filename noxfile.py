@@ -65,6 +65,58 @@ def thorough(session: nox.Session) -> None:
 
 
 @nox.session(python="3.11")
+def bench(session: nox.Session) -> None:
+    """Benchmarks against the peers and the floors; arguments go to bench/bench.py."""
+    session.install(".")
+    _install_group(session, "bench")
+    session.run("python", "bench/bench.py", *session.posargs)
+
+
+@nox.session(python="3.11")
+def fuzz(session: nox.Session) -> None:
+    """Fuzz the wire entry and every from_wire with atheris for a bounded time.
+
+    Arguments are libFuzzer's and replace the default ``-max_total_time=60``. The corpus
+    and any crashing input are written under the session's tmp directory.
+    """
+    session.install(".")
+    _install_group(session, "fuzz")
+    tmp = session.create_tmp()
+    corpus = os.path.join(tmp, "corpus")
+    os.makedirs(corpus, exist_ok=True)
+    session.run(
+        "python",
+        "fuzz/fuzz_wire.py",
+        "-dict=fuzz/wire.dict",
+        f"-artifact_prefix={tmp}{os.sep}",
+        *(session.posargs or ["-max_total_time=60"]),
+        corpus,
+    )
+
+
+@nox.session(python="3.11")
+def mutation(session: nox.Session) -> None:
+    """Mutation testing of the core modules with mutmut ([tool.mutmut]); takes long.
+
+    mutmut works in a copy of the tree under the session's tmp directory, so its
+    ``mutants/`` never lands in the work tree. Arguments go to ``mutmut run``.
+    """
+    import shutil
+
+    session.install(*PYPROJECT["project"]["dependencies"])
+    _install_group(session, "test")
+    _install_group(session, "mutation")
+    copy = os.path.join(session.create_tmp(), "tree")
+    shutil.rmtree(copy, ignore_errors=True)
+    shutil.copytree(
+        ".", copy, ignore=shutil.ignore_patterns(".git", ".nox", "mutants", "__pycache__")
+    )
+    session.chdir(copy)
+    session.run("mutmut", "run", *session.posargs)
+    session.run("mutmut", "results")
+
+
+@nox.session(python="3.11")
 def typecheck(session: nox.Session) -> None:
     """mypy --strict over the package, tests, noxfile and examples (see pyproject)."""
     session.install(".")
