@@ -384,12 +384,15 @@ def bench_identifiers(rounds: int, batch_seconds: float) -> None:
         ("a/" * 127 + "!", "a/" * 127 + "a"),
         ("a-" * 127 + "-", "a-" * 127 + "a"),
     )
+    pattern = RepositoryGrammar.SEED.value.linear
     rows = []
     for adversarial, valid in pairs:
         medians = interleaved(
             [
                 ("valid", refused_or_accepted(valid)),
                 ("adversarial", refused_or_accepted(adversarial)),
+                ("valid pattern", lambda text=valid: pattern.fullmatch(text)),  # type: ignore[misc]
+                ("adversarial pattern", lambda text=adversarial: pattern.fullmatch(text)),  # type: ignore[misc]
             ],
             rounds,
             batch_seconds,
@@ -400,15 +403,20 @@ def bench_identifiers(rounds: int, batch_seconds: float) -> None:
                 human(medians["valid"]),
                 human(medians["adversarial"]),
                 f"{medians['adversarial'] / medians['valid']:.2f}",
+                f"{medians['adversarial pattern'] / medians['valid pattern']:.2f}",
             ]
         )
-    typical = interleaved([("typical", refused_or_accepted("team/app"))], rounds, batch_seconds)[
-        "typical"
-    ]
-    rows.append(["`team/app` (typical)", human(typical), "", ""])
+    typical = interleaved([("typical", refused_or_accepted("team/app"))], rounds, batch_seconds)
+    rows.append(["`team/app` (typical)", human(typical["typical"]), "", "", ""])
     print_table(
-        "3. RepositoryName: adversarial against valid of the same length (target <= 2)",
-        ["names", "valid", "adversarial (refused)", "ratio"],
+        "3. RepositoryName(text): adversarial against valid of the same length (target <= 2)",
+        [
+            "names",
+            "valid",
+            "adversarial (refused)",
+            "ratio",
+            "ratio of the pattern alone",
+        ],
         rows,
     )
 
