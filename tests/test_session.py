@@ -1,0 +1,704 @@
+"""UploadSession: the decision table's rows for parts and completion, its properties, and
+its snapshots. (RepositoryNotFound is the registry's answer: see test_registry.)"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+from typing import Any
+
+import attrs
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ecr_upload_model import (
+    API_LIMITS,
+    SERVICE_QUOTAS,
+    CompleteLayerUploadRequest,
+    EcrError,
+    EmptyUploadException,
+    InvalidLayerException,
+    InvalidLayerPartException,
+    InvalidSnapshotError,
+    LayerDigest,
+    LayerPartTooSmallException,
+    LimitExceededException,
+    Limits,
+    RegistryId,
+    RepositoryGrammar,
+    RepositoryName,
+    UploadId,
+    UploadLayerPartRequest,
+    UploadNotFoundException,
+    UploadSession,
+    UsageError,
+)
+from ecr_upload_model.limits import MAX_LONG, MIN_PART_BYTES
+from ecr_upload_model.session import SNAPSHOT_SCHEMA
+from ecr_upload_model.strategies import (
+    LayerUpload,
+    faulty_layer_uploads,
+    layer_uploads,
+    registry_ids,
+    repository_names,
+    upload_ids,
+)
+
+REGISTRY = RegistryId("123456789012")
+OTHER_REGISTRY = RegistryId("210987654321")
+NAME = RepositoryName("team/app")
+OTHER_NAME = RepositoryName("team/other")
+UPLOAD = UploadId("0a1b2c3d-0000-4000-8000-000000000000")
+OTHER_UPLOAD = UploadId("ffffffff-ffff-4fff-bfff-ffffffffffff")
+#: Small parts keep the tests fast; the real 5 MiB and 10 MiB have their own tests.
+SMALL = Limits(max_part_bytes=16, min_part_bytes=4, part_size=8)
+
+
+def new_session(limits: Limits = SMALL) -> UploadSession:
+    return UploadSession(
+        registry_id=REGISTRY, repository_name=NAME, upload_id=UPLOAD, limits=limits
+    )
+
+
+def part(
+    first: int,
+    blob: bytes,
+    *,
+    last: int | None = None,
+    registry_id: RegistryId | None = None,
+    repository_name: RepositoryName = NAME,
+    upload_id: UploadId = UPLOAD,
+) -> UploadLayerPartRequest:
+    """The part of ``blob`` from ``first``; its range ends at ``last`` if given."""
+    return UploadLayerPartRequest(
+        registry_id=registry_id,
+        repository_name=repository_name,
+        upload_id=upload_id,
+        part_first_byte=first,
+        part_last_byte=first + len(blob) - 1 if last is None else last,
+        layer_part_blob=blob,
+    )
+
+
+def sha256(data: bytes) -> LayerDigest:
+    return LayerDigest.sha256(hashlib.sha256(data).hexdigest())
+
+
+def completion(
+    *digests: LayerDigest,
+    registry_id: RegistryId | None = None,
+    repository_name: RepositoryName = NAME,
+    upload_id: UploadId = UPLOAD,
+) -> CompleteLayerUploadRequest:
+    return CompleteLayerUploadRequest(
+        registry_id=registry_id,
+        repository_name=repository_name,
+        upload_id=upload_id,
+        layer_digests=digests,
+    )
+
+
+def holding(*blobs: bytes, limits: Limits = SMALL) -> UploadSession:
+    """A session that accepted ``blobs`` as its parts, in order."""
+    session, first = new_session(limits), 0
+    for blob in blobs:
+        session, _ = session.upload_part(part(first, blob))
+        first += len(blob)
+    return session
+
+
+def refused(session: UploadSession, request: UploadLayerPartRequest) -> EcrError:
+    """The error ``session`` refuses ``request`` with; the session is unchanged by it."""
+    before = attrs.evolve(session)
+    with pytest.raises(EcrError) as refusal:
+        session.upload_part(request)
+    assert session == before
+    return refusal.value
+
+
+# ---------------------------------------------------------------------------------------
+# Accepted parts
+
+
+def test_first_part_is_accepted_and_answered_with_its_last_byte() -> None:
+    session, response = new_session().upload_part(part(0, b"abcd"))
+    assert response.last_byte_received == 3
+    assert response.to_wire() == {
+        "registryId": "123456789012",
+        "repositoryName": "team/app",
+        "uploadId": "0a1b2c3d-0000-4000-8000-000000000000",
+        "lastByteReceived": 3,
+    }
+    assert session.last_byte_received == 3
+    assert session.part_count == 1
+
+
+def test_next_part_starts_at_the_byte_after_the_last_received() -> None:
+    session = holding(b"abcd", b"efgh")
+    session, response = session.upload_part(part(8, b"ij"))
+    assert response.last_byte_received == 9
+    assert session.bytes_received == 10
+    assert session.part_count == 3
+
+
+def test_request_without_registry_id_addresses_the_sessions_registry() -> None:
+    _, by_default = new_session().upload_part(part(0, b"abcd"))
+    _, by_name = new_session().upload_part(part(0, b"abcd", registry_id=REGISTRY))
+    assert by_default == by_name
+    assert by_default.registry_id == REGISTRY
+
+
+def test_one_byte_part_is_accepted() -> None:
+    session, response = new_session().upload_part(part(0, b"a"))
+    assert response.last_byte_received == 0 == session.last_byte_received
+
+
+def test_fresh_session_holds_nothing() -> None:
+    session = new_session()
+    assert session.last_byte_received is None
+    assert session.bytes_received == 0
+    assert session.part_count == 0
+    assert not session.completed
+    assert session.revision == 0
+
+
+# ---------------------------------------------------------------------------------------
+# Refused parts (decision table, section 7)
+
+
+def test_first_part_not_at_zero_is_refused_without_a_last_valid_byte() -> None:
+    error = refused(new_session(), part(5, b"abcd"))
+    assert isinstance(error, InvalidLayerPartException)
+    assert error.last_valid_byte_received is None
+    assert "lastValidByteReceived" not in error.to_wire()
+    assert error.message == "First byte of the layer part is 5 instead of 0"
+
+
+@pytest.mark.parametrize(
+    ("first", "blob"),
+    [
+        (9, b"ijkl"),  # a gap of one byte
+        (100, b"ijkl"),  # a gap of many
+        (6, b"ghijkl"),  # an overlap
+        (0, b"abcdefghijkl"),  # from 0 again, beyond the held bytes
+        (4, b"efgh"),  # the part accepted last, sent again
+        (0, b"abcd"),  # the first part, sent again
+    ],
+    ids=["gap-1", "gap-many", "overlap", "restart", "re-send", "first-again"],
+)
+def test_part_not_at_the_next_byte_is_refused_with_the_last_byte_held(
+    first: int, blob: bytes
+) -> None:
+    session = holding(b"abcd", b"efgh")
+    error = refused(session, part(first, blob))
+    assert isinstance(error, InvalidLayerPartException)
+    assert error.last_valid_byte_received == 7
+    assert error.to_wire() == {
+        "__type": "InvalidLayerPartException",
+        "message": f"First byte of the layer part is {first} instead of 8",
+        "registryId": "123456789012",
+        "repositoryName": "team/app",
+        "uploadId": "0a1b2c3d-0000-4000-8000-000000000000",
+        "lastValidByteReceived": 7,
+    }
+
+
+def test_range_ending_before_it_starts_is_refused() -> None:
+    error = refused(holding(b"abcd"), part(4, b"ef", last=3))
+    assert isinstance(error, InvalidLayerPartException)
+    assert error.last_valid_byte_received == 3
+
+
+@pytest.mark.parametrize("last", [4, 5, 7, 100], ids=["shorter-1", "shorter", "longer", "far"])
+def test_blob_whose_length_is_not_its_ranges_is_refused(last: int) -> None:
+    error = refused(holding(b"abcd"), part(4, b"efg", last=last))
+    assert isinstance(error, InvalidLayerPartException)
+    assert error.last_valid_byte_received == 3
+
+
+@pytest.mark.parametrize("first", [0, 4])
+def test_empty_blob_is_refused(first: int) -> None:
+    session = new_session() if first == 0 else holding(b"abcd")
+    error = refused(session, part(first, b"", last=first))
+    assert isinstance(error, InvalidLayerPartException)
+    assert error.last_valid_byte_received == session.last_byte_received
+
+
+def test_part_over_the_configured_part_maximum_is_refused() -> None:
+    assert new_session().upload_part(part(0, bytes(16)))[1].last_byte_received == 15
+    error = refused(new_session(), part(0, bytes(17)))
+    assert isinstance(error, InvalidLayerPartException)
+    assert error.last_valid_byte_received is None
+
+
+def test_part_over_the_10_mib_quota_but_within_the_api_maximum_is_refused() -> None:
+    ten_mib = SERVICE_QUOTAS.max_part_bytes
+    assert ten_mib == 10_485_760
+    session = new_session(SERVICE_QUOTAS)
+    assert session.upload_part(part(0, bytes(ten_mib)))[1].last_byte_received == ten_mib - 1
+    error = refused(session, part(0, bytes(ten_mib + 1)))
+    assert isinstance(error, InvalidLayerPartException)
+
+
+def test_part_beyond_the_part_count_quota_is_limit_exceeded() -> None:
+    limits = attrs.evolve(SMALL, max_parts=2)
+    session = holding(b"abcd", b"efgh", limits=limits)
+    error = refused(session, part(8, b"ij"))
+    assert isinstance(error, LimitExceededException)
+
+
+def test_part_that_would_make_the_layer_too_large_is_limit_exceeded() -> None:
+    limits = attrs.evolve(SMALL, max_layer_bytes=10)
+    session = holding(b"abcd", b"efgh", limits=limits)
+    assert isinstance(refused(session, part(8, b"ijk")), LimitExceededException)
+    full, response = session.upload_part(part(8, b"ij"))
+    assert response.last_byte_received == 9
+    assert isinstance(refused(full, part(10, b"k")), LimitExceededException)
+
+
+def test_part_rules_answer_before_quotas() -> None:
+    limits = attrs.evolve(SMALL, max_parts=1)
+    session = holding(b"abcd", limits=limits)
+    assert isinstance(refused(session, part(9, b"x")), InvalidLayerPartException)
+    assert isinstance(refused(session, part(4, b"x")), LimitExceededException)
+
+
+@pytest.mark.parametrize(
+    "request_",
+    [
+        part(4, b"efgh", upload_id=OTHER_UPLOAD),
+        part(4, b"efgh", repository_name=OTHER_NAME),
+        part(4, b"efgh", registry_id=OTHER_REGISTRY),
+    ],
+    ids=["other-upload", "other-repository", "other-registry"],
+)
+def test_part_of_another_upload_repository_or_registry_is_upload_not_found(
+    request_: UploadLayerPartRequest,
+) -> None:
+    assert isinstance(refused(holding(b"abcd"), request_), UploadNotFoundException)
+
+
+def test_upload_not_found_answers_before_the_part_rules() -> None:
+    error = refused(holding(b"abcd"), part(99, b"", last=3, upload_id=OTHER_UPLOAD))
+    assert isinstance(error, UploadNotFoundException)
+
+
+def test_refused_part_changes_nothing_and_the_next_correct_part_is_accepted() -> None:
+    session = holding(b"abcd")
+    for wrong in (part(9, b"x"), part(0, b"abcd"), part(4, b"", last=4), part(4, b"ef", last=9)):
+        refused(session, wrong)
+    session, response = session.upload_part(part(4, b"efgh"))
+    assert response.last_byte_received == 7
+
+
+def test_part_after_completion_is_upload_not_found() -> None:
+    session, _ = holding(b"abcd").complete(completion(sha256(b"abcd")), sha256(b"abcd"))
+    assert isinstance(refused(session, part(4, b"efgh")), UploadNotFoundException)
+
+
+def test_revision_rises_by_one_on_each_accepted_transition_only() -> None:
+    session = new_session()
+    session, _ = session.upload_part(part(0, b"abcd"))
+    assert session.revision == 1
+    refused(session, part(0, b"abcd"))
+    session, _ = session.upload_part(part(4, b"ef"))
+    assert session.revision == 2
+    session, _ = session.complete(completion(sha256(b"abcdef")), sha256(b"abcdef"))
+    assert session.revision == 3
+
+
+# ---------------------------------------------------------------------------------------
+# Properties of parts
+
+
+def accept_or_refuse(
+    session: UploadSession, request: UploadLayerPartRequest
+) -> tuple[UploadSession, bool]:
+    """The session after ``request`` and whether it was accepted, checking that a refusal
+    changes nothing and carries the last byte held."""
+    try:
+        following, response = session.upload_part(request)
+    except (InvalidLayerPartException, UploadNotFoundException, LimitExceededException) as error:
+        last_valid = getattr(error, "last_valid_byte_received", session.last_byte_received)
+        assert last_valid == session.last_byte_received
+        return session, False
+    assert response.last_byte_received == following.last_byte_received
+    return following, True
+
+
+@given(faulty_layer_uploads(limits=SMALL, part_sizes=st.integers(1, SMALL.max_part_bytes)))
+def test_valid_parts_are_accepted_and_every_fault_refused_as_the_table_says(
+    upload: LayerUpload,
+) -> None:
+    session = upload.session(SMALL)
+    for step in upload.steps:
+        before = session
+        if step.fault is None:
+            session, response = session.upload_part(step.request)
+            assert response.last_byte_received == step.request.part_last_byte
+            continue
+        with pytest.raises(step.fault.error) as refusal:
+            session.upload_part(step.request)
+        assert session == before
+        if isinstance(refusal.value, InvalidLayerPartException):
+            assert refusal.value.last_valid_byte_received == session.last_byte_received
+    assert session.bytes_received == len(upload.layer)
+    assert session.part_count == sum(step.fault is None for step in upload.steps)
+
+
+@given(faulty_layer_uploads(limits=SMALL, part_sizes=st.integers(1, SMALL.max_part_bytes)))
+def test_accepted_bytes_are_a_contiguous_prefix_of_the_layer(upload: LayerUpload) -> None:
+    session, accepted = upload.session(SMALL), bytearray()
+    for step in upload.steps:
+        session, was_accepted = accept_or_refuse(session, step.request)
+        if was_accepted:
+            accepted += step.request.layer_part_blob
+            assert upload.layer.startswith(accepted)
+        assert session.bytes_received == len(accepted)
+        expected_last = len(accepted) - 1 if accepted else None
+        assert session.last_byte_received == expected_last
+    assert bytes(accepted) == upload.layer
+
+
+# Parts of any range and length, near one another, to any of a few uploads.
+random_parts = st.builds(
+    lambda first, length, blob, upload_id: part(
+        first, blob, last=first + length - 1 if length else first, upload_id=upload_id
+    ),
+    st.integers(0, 40),
+    st.integers(0, 20),
+    st.binary(max_size=20),
+    st.sampled_from([UPLOAD, UPLOAD, UPLOAD, OTHER_UPLOAD]),
+)
+
+
+@given(st.lists(random_parts, max_size=40))
+def test_any_parts_leave_exactly_a_contiguous_prefix_from_byte_zero(
+    requests: list[UploadLayerPartRequest],
+) -> None:
+    session, accepted = new_session(), bytearray()
+    for request in requests:
+        session, was_accepted = accept_or_refuse(session, request)
+        if was_accepted:
+            assert request.part_first_byte == len(accepted)
+            accepted += request.layer_part_blob
+    assert session.bytes_received == len(accepted)
+    assert session.last_byte_received == (len(accepted) - 1 if accepted else None)
+
+
+@given(layer_uploads(part_sizes=st.integers(1, SMALL.max_part_bytes), limits=SMALL), st.data())
+def test_refused_part_leaves_session_unchanged_and_the_rest_is_accepted(
+    upload: LayerUpload, data: st.DataObject
+) -> None:
+    cut = data.draw(st.integers(0, len(upload.steps)))
+    session = upload.session(SMALL)
+    for step in upload.steps[:cut]:
+        session, _ = session.upload_part(step.request)
+    before = attrs.evolve(session)
+    request = attrs.evolve(
+        data.draw(random_parts), repository_name=upload.repository_name, upload_id=upload.upload_id
+    )
+    try:
+        session.upload_part(request)
+    except EcrError:
+        assert session == before
+        for step in upload.steps[cut:]:
+            session, _ = session.upload_part(step.request)
+        assert session.bytes_received == len(upload.layer)
+
+
+# ---------------------------------------------------------------------------------------
+# Completion (decision table: Empty, LayerPartTooSmall, InvalidLayer, in that order)
+
+
+def test_completing_an_upload_with_no_parts_is_empty_upload() -> None:
+    session = new_session()
+    with pytest.raises(EmptyUploadException) as refusal:
+        session.complete(completion(sha256(b"")), sha256(b""))
+    assert "cannot be completed because it does not have any parts" in refusal.value.message
+
+
+def test_completion_with_the_digest_of_the_bytes_completes_the_upload() -> None:
+    session, response = holding(b"abcd", b"ef").complete(
+        completion(sha256(b"abcdef")), sha256(b"abcdef")
+    )
+    assert session.completed
+    assert session.layer_digest == sha256(b"abcdef")
+    assert response.to_wire() == {
+        "registryId": "123456789012",
+        "repositoryName": "team/app",
+        "uploadId": "0a1b2c3d-0000-4000-8000-000000000000",
+        "layerDigest": str(sha256(b"abcdef")),
+    }
+
+
+def test_completion_with_another_digest_is_invalid_layer() -> None:
+    with pytest.raises(InvalidLayerException):
+        holding(b"abcd").complete(completion(sha256(b"abce")), sha256(b"abcd"))
+
+
+def test_completion_matches_any_of_the_digests_given() -> None:
+    _, response = holding(b"abcd").complete(
+        completion(sha256(b"x"), sha256(b"abcd"), sha256(b"y")), sha256(b"abcd")
+    )
+    assert response.layer_digest == sha256(b"abcd")
+
+
+def test_completion_digest_matches_in_any_hex_letter_case() -> None:
+    computed = sha256(b"abcd")
+    upper = LayerDigest(f"sha256:{computed.hex.upper()}")
+    session, response = holding(b"abcd").complete(completion(upper), computed)
+    assert session.completed
+    assert response.layer_digest == computed
+
+
+def test_completion_digest_of_another_algorithm_letter_case_is_invalid_layer() -> None:
+    computed = sha256(b"abcd")
+    with pytest.raises(InvalidLayerException):
+        holding(b"abcd").complete(completion(LayerDigest(f"SHA256:{computed.hex}")), computed)
+
+
+@pytest.mark.parametrize(
+    ("sizes", "too_small"),
+    [
+        ((3, 4), True),  # a first part of min - 1, then the last
+        ((4, 4, 1), False),  # parts of exactly the minimum; the last may be shorter
+        ((4, 3, 4), True),  # a middle part of min - 1
+        ((1,), False),  # a lone part is the last part
+        ((4, 1), False),
+    ],
+)
+def test_non_final_part_under_the_minimum_is_layer_part_too_small(
+    sizes: tuple[int, ...], too_small: bool
+) -> None:
+    assert SMALL.min_part_bytes == 4
+    blobs = [bytes([n]) * size for n, size in enumerate(sizes)]
+    layer = b"".join(blobs)
+    session = holding(*blobs)
+    if too_small:
+        with pytest.raises(LayerPartTooSmallException):
+            session.complete(completion(sha256(layer)), sha256(layer))
+    else:
+        assert session.complete(completion(sha256(layer)), sha256(layer))[0].completed
+
+
+@pytest.mark.parametrize(
+    ("first_size", "too_small"), [(MIN_PART_BYTES - 1, True), (MIN_PART_BYTES, False)]
+)
+def test_non_final_part_of_5_mib_less_one_byte_is_too_small_and_of_5_mib_is_not(
+    first_size: int, too_small: bool
+) -> None:
+    assert MIN_PART_BYTES == 5 * 1024 * 1024
+    blobs = [bytes(first_size), b"tail"]
+    layer = b"".join(blobs)
+    session = holding(*blobs, limits=API_LIMITS)
+    if too_small:
+        with pytest.raises(LayerPartTooSmallException):
+            session.complete(completion(sha256(layer)), sha256(layer))
+    else:
+        assert session.complete(completion(sha256(layer)), sha256(layer))[0].completed
+
+
+def test_layer_part_too_small_answers_before_invalid_layer() -> None:
+    with pytest.raises(LayerPartTooSmallException):
+        holding(b"a", b"b").complete(completion(sha256(b"other")), sha256(b"ab"))
+
+
+def test_empty_upload_answers_before_invalid_layer() -> None:
+    with pytest.raises(EmptyUploadException):
+        new_session().complete(completion(sha256(b"other")), sha256(b""))
+
+
+@pytest.mark.parametrize(
+    "request_",
+    [
+        completion(sha256(b"abcd"), upload_id=OTHER_UPLOAD),
+        completion(sha256(b"abcd"), repository_name=OTHER_NAME),
+        completion(sha256(b"abcd"), registry_id=OTHER_REGISTRY),
+    ],
+    ids=["other-upload", "other-repository", "other-registry"],
+)
+def test_completion_of_another_upload_repository_or_registry_is_upload_not_found(
+    request_: CompleteLayerUploadRequest,
+) -> None:
+    with pytest.raises(UploadNotFoundException):
+        holding(b"abcd").complete(request_, sha256(b"abcd"))
+
+
+def test_upload_not_found_answers_before_empty_upload() -> None:
+    with pytest.raises(UploadNotFoundException):
+        new_session().complete(completion(sha256(b""), upload_id=OTHER_UPLOAD), sha256(b""))
+
+
+def test_completing_twice_is_upload_not_found() -> None:
+    session, _ = holding(b"abcd").complete(completion(sha256(b"abcd")), sha256(b"abcd"))
+    with pytest.raises(UploadNotFoundException):
+        session.complete(completion(sha256(b"abcd")), sha256(b"abcd"))
+
+
+def test_refused_completion_changes_nothing_and_the_upload_goes_on() -> None:
+    session = holding(b"abcd")
+    before = attrs.evolve(session)
+    with pytest.raises(InvalidLayerException):
+        session.complete(completion(sha256(b"abcdef")), sha256(b"abcd"))
+    assert session == before
+    session, _ = session.upload_part(part(4, b"ef"))
+    session, response = session.complete(completion(sha256(b"abcdef")), sha256(b"abcdef"))
+    assert response.layer_digest == sha256(b"abcdef")
+
+
+# ---------------------------------------------------------------------------------------
+# Construction
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("registry_id", "123456789012"),
+        ("repository_name", "team/app"),
+        ("upload_id", str(UPLOAD)),
+        ("limits", None),
+    ],
+)
+def test_session_of_a_wrong_type_is_a_usage_error(field: str, value: object) -> None:
+    arguments: dict[str, Any] = {
+        "registry_id": REGISTRY,
+        "repository_name": NAME,
+        "upload_id": UPLOAD,
+        "limits": SMALL,
+        field: value,
+    }
+    with pytest.raises(UsageError, match=field):
+        UploadSession(**arguments)
+
+
+# ---------------------------------------------------------------------------------------
+# Snapshots
+
+
+@st.composite
+def reachable_sessions(draw: st.DrawFn) -> UploadSession:
+    """A session some sequence of parts (faults included) and perhaps a completion made."""
+    limits = draw(st.sampled_from([SMALL, API_LIMITS, attrs.evolve(SMALL, max_parts=50)]))
+    upload = draw(
+        faulty_layer_uploads(
+            layer_sizes=st.integers(0, 200),
+            part_sizes=st.integers(1, min(limits.max_part_bytes, 32)),
+            limits=limits,
+            grammar=draw(st.sampled_from(RepositoryGrammar)),
+        )
+    )
+    session = upload.session(limits)
+    for step in upload.steps:
+        session, _ = accept_or_refuse(session, step.request)
+    if draw(st.booleans()):
+        request = completion(
+            sha256(upload.layer),
+            registry_id=None,
+            repository_name=upload.repository_name,
+            upload_id=upload.upload_id,
+        )
+        with contextlib.suppress(EcrError):
+            session, _ = session.complete(request, sha256(upload.layer))
+    return session
+
+
+@given(reachable_sessions())
+def test_snapshot_of_any_reachable_session_reads_back_equal(session: UploadSession) -> None:
+    snapshot = session.to_snapshot()
+    assert json.loads(json.dumps(snapshot)) == snapshot  # JSON-safe
+    assert UploadSession.from_snapshot(json.loads(json.dumps(snapshot))) == session
+
+
+def test_snapshot_has_a_schema_version() -> None:
+    assert new_session().to_snapshot()["schema"] == SNAPSHOT_SCHEMA
+
+
+def snapshot_of(session: UploadSession, **changes: object) -> dict[str, object]:
+    snapshot = session.to_snapshot()
+    snapshot.update(changes)
+    return snapshot
+
+
+@pytest.mark.parametrize(
+    "snapshot",
+    [
+        None,
+        [],
+        "snapshot",
+        {},
+        snapshot_of(new_session(), schema="ecr_upload_model.UploadSession/2"),
+        snapshot_of(new_session(), schema=None),
+        {k: v for k, v in new_session().to_snapshot().items() if k != "uploadId"},
+        snapshot_of(new_session(), registryId="12345"),
+        snapshot_of(new_session(), registryId=123456789012),
+        snapshot_of(new_session(), repositoryName="Team/App"),
+        snapshot_of(new_session(), uploadId="not-an-id"),
+        snapshot_of(new_session(), limits={"max_part_bytes": 0}),
+        snapshot_of(new_session(), limits={"unknown": 1}),
+        snapshot_of(new_session(), limits=[]),
+        snapshot_of(new_session(), partCount=True),
+        snapshot_of(new_session(), partCount=-1),
+        snapshot_of(new_session(), revision=MAX_LONG + 1),
+        snapshot_of(new_session(), revision="0"),
+        snapshot_of(new_session(), hasSmallPartBeforeLatest=0),
+        snapshot_of(new_session(), lastByteReceived=1.0),
+        snapshot_of(new_session(), layerDigest="sha256"),
+    ],
+    ids=lambda snapshot: "malformed",
+)
+def test_malformed_or_foreign_snapshot_is_refused(snapshot: object) -> None:
+    with pytest.raises(InvalidSnapshotError):
+        UploadSession.from_snapshot(snapshot)
+
+
+HELD = holding(b"abcd", b"ef")
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"partCount": 0},  # bytes held without a part
+        {"lastByteReceived": None},  # parts without bytes
+        {"latestPartSize": 7},  # a latest part larger than what is held
+        {"latestPartSize": 0},  # a latest part of nothing
+        {"partCount": 7},  # more parts than bytes
+        {"revision": 1},  # fewer transitions than parts
+        {"hasSmallPartBeforeLatest": True, "partCount": 1, "revision": 1},
+        {"layerDigest": str(sha256(b"")), "partCount": 0, "lastByteReceived": None},
+    ],
+)
+def test_inconsistent_snapshot_is_refused(changes: dict[str, object]) -> None:
+    with pytest.raises(InvalidSnapshotError):
+        UploadSession.from_snapshot(snapshot_of(HELD, **changes))
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(),
+    lambda children: st.lists(children) | st.dictionaries(st.text(), children),
+    max_leaves=6,
+)
+
+
+@given(reachable_sessions(), st.data())
+def test_snapshot_with_a_member_changed_reads_back_faithfully_or_is_refused(
+    session: UploadSession, data: st.DataObject
+) -> None:
+    snapshot = session.to_snapshot()
+    name = data.draw(st.sampled_from(sorted(snapshot)))
+    snapshot[name] = data.draw(st.one_of(JSON, st.integers(-2, MAX_LONG + 1)))
+    try:
+        read = UploadSession.from_snapshot(snapshot)
+    except InvalidSnapshotError:
+        return
+    assert read.to_snapshot() == snapshot
+
+
+@given(registry_ids(), repository_names(RepositoryGrammar.OCI), upload_ids())
+def test_snapshot_keeps_names_of_either_grammar(
+    registry_id: RegistryId, name: RepositoryName, upload_id: UploadId
+) -> None:
+    session = UploadSession(registry_id=registry_id, repository_name=name, upload_id=upload_id)
+    assert UploadSession.from_snapshot(session.to_snapshot()) == session
