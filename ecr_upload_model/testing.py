@@ -162,8 +162,9 @@ def compare_with_reference(
       your server applies.
     - ``faults`` chooses the kinds of wrong call generated (:class:`Fault`); leave out
       a known divergence to look for the next one.
-    - ``big_parts`` also makes parts around ``limits.min_part_bytes`` and over
-      ``limits.max_part_bytes`` (megabytes per call with the default limits: slow).
+    - ``big_parts`` also makes parts around ``limits.min_part_bytes``, of
+      ``limits.max_part_bytes`` and over it (megabytes per call with the default
+      limits: slow; use it with small limits).
     - ``settings`` are Hypothesis settings (``max_examples``, ``stateful_step_count``,
       ``database``...); by default the current profile's. The deadline and the
       explain phase are always off (they would time, and replay, whole call sequences).
@@ -519,7 +520,7 @@ class _Run:
                 return "<an upload no call started>" if upload is None else upload.label
             if isinstance(value, bytes):
                 head = value[:SHOWN_BLOB_BYTES].hex()
-                more = "…" if len(value) > SHOWN_BLOB_BYTES else ""
+                more = "..." if len(value) > SHOWN_BLOB_BYTES else ""
                 return f"<{len(value)} bytes 0x{head}{more}>"
             return value
 
@@ -664,7 +665,7 @@ def _initiate(data: st.DataObject, run: _Run) -> _Step:
 
 def _upload_part(data: st.DataObject, run: _Run) -> _Step:
     upload = data.draw(st.sampled_from(run.part_targets()), "upload")
-    fault = data.draw(st.sampled_from(run.part_faults(upload)), "fault")
+    fault = data.draw(_correct_or_faulty(run.part_faults(upload)), "fault")
     first, last, blob = _part(data, upload, fault, run)
     request = _addressed(data, run, upload)
     request |= {"partFirstByte": first, "partLastByte": last, "layerPartBlob": blob}
@@ -686,6 +687,17 @@ def _check(data: st.DataObject, run: _Run) -> _Step:
     return _Step("BatchCheckLayerAvailability", request)
 
 
+def _correct_or_faulty(choices: list[Fault | None]) -> st.SearchStrategy[Fault | None]:
+    """``None`` (the correct call) half the time when it is a choice, else one fault: a
+    uniform choice would make a correct call rare beside many faults."""
+    faults = [choice for choice in choices if choice is not None]
+    if not faults:
+        return st.just(None)
+    if len(faults) == len(choices):
+        return st.sampled_from(faults)
+    return st.one_of(st.none(), st.sampled_from(faults))
+
+
 def _addressed(data: st.DataObject, run: _Run, upload: _Upload) -> dict[str, object]:
     """The repository and upload id of a request about ``upload``, maybe wrong ones."""
     foreign = [u for u in run.uploads.values() if u.role != upload.role]
@@ -695,7 +707,7 @@ def _addressed(data: st.DataObject, run: _Run, upload: _Upload) -> dict[str, obj
     ]
     if foreign and run.enabled(Fault.FOREIGN_UPLOAD_ID):
         choices.append(Fault.FOREIGN_UPLOAD_ID)
-    address = data.draw(st.sampled_from(choices), "address")
+    address = data.draw(_correct_or_faulty(choices), "address")
     role: str = upload.role
     upload_id: object = _UploadRef(upload.ordinal)
     if address is Fault.FOREIGN_UPLOAD_ID:
@@ -727,8 +739,8 @@ def _part(
     config = run.config
     small = st.integers(1, SMALL_PART_MAX_BYTES)
     if config.big_parts:
-        minimum = config.limits.min_part_bytes
-        small = st.one_of(small, st.sampled_from((minimum, minimum + 1, minimum - 1)))
+        minimum, maximum = config.limits.min_part_bytes, config.limits.max_part_bytes
+        small = st.one_of(small, st.sampled_from((minimum, minimum + 1, minimum - 1, maximum)))
     size = data.draw(small, "size")
     if fault is Fault.TOO_LARGE:
         size = config.limits.max_part_bytes + 1
