@@ -61,7 +61,7 @@ def parse_in_place(
     if type(obj) is not dict or obj.get(member) != "":
         return None
     try:
-        data = binascii.a2b_base64(memoryview(body)[start:end], strict_mode=True)
+        data = _shapes._b64decode(memoryview(body)[start:end])
     except (binascii.Error, ValueError):
         return None
     obj[member] = _shapes.DecodedInPlace(data)
