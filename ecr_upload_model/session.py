@@ -291,10 +291,13 @@ def _from_snapshot(obj: object) -> UploadSession:
 
     limits = get("limits", dict)
     assert isinstance(limits, dict)
-    try:
-        limits_value = Limits(**limits)
-    except TypeError:
-        raise UsageError(f"'limits' has unknown fields: {sorted(limits)}") from None
+    # Every field, no other: a missing one must not quietly become its default.
+    fields = {field.name for field in attrs.fields(Limits)}
+    if set(limits) != fields:
+        raise UsageError(
+            f"'limits' has the fields {sorted(map(str, limits))}, not {sorted(fields)}"
+        )
+    limits_value = Limits(**limits)
     digest = get("layerDigest", str, optional=True)
     session = UploadSession(
         registry_id=RegistryId(str(get("registryId", str))),
