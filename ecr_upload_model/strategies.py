@@ -27,11 +27,11 @@ from __future__ import annotations
 
 import base64
 import enum
+import functools
 import hashlib
 import itertools
 import re
 from collections.abc import Callable, Collection, Sequence
-from functools import cache
 
 import attrs
 from hypothesis import reject
@@ -115,7 +115,7 @@ def _matched_by(atom: str) -> list[str]:
     return [c for c in map(chr, range(128)) if re.fullmatch(atom, c)]
 
 
-@cache
+@functools.cache
 def _alphabet(published: str) -> frozenset[str]:
     """The characters a published pattern can match anywhere."""
     atoms = _PATTERN_ATOM.findall(_PATTERN_SYNTAX.sub("", published))
@@ -134,9 +134,29 @@ def _flat_texts(published: str) -> st.SearchStrategy[str] | None:
     parts = []
     for piece in pieces:
         atom, count, plus = piece.groups()
-        least = int(count) if count else 1
-        parts.append(st.text(_matched_by(atom), min_size=least, max_size=None if plus else least))
+        characters = _matched_by(atom)
+        if plus:
+            parts.append(st.text(characters, min_size=1))
+        else:
+            # A fixed count is one number written in the atom's characters: one draw
+            # instead of one per character.
+            size = int(count) if count else 1
+            numbers = st.integers(0, len(characters) ** size - 1)
+            parts.append(numbers.map(_numerals(characters, size)))
     return st.tuples(*parts).map("".join)
+
+
+def _numerals(digits: Sequence[str], size: int) -> Callable[[int], str]:
+    """A number written with ``size`` of ``digits``, most significant first."""
+
+    def numeral(number: int) -> str:
+        written = []
+        for _ in range(size):
+            number, digit = divmod(number, len(digits))
+            written.append(digits[digit])
+        return "".join(reversed(written))
+
+    return numeral
 
 
 def _word_texts(rule: TextRule) -> st.SearchStrategy[str]:
@@ -173,7 +193,7 @@ def _word_texts(rule: TextRule) -> st.SearchStrategy[str]:
     return st.text([*letters, *stand_ins], min_size=1).map(expand).filter(bool)
 
 
-@cache
+@functools.cache
 def _texts(rule: TextRule) -> st.SearchStrategy[str]:
     """Texts the published rule accepts; any length allowed, the bounds among them."""
     texts = _flat_texts(rule.published)
@@ -199,7 +219,7 @@ def _stretch(text: str, length: int) -> str:
 # Valid identifiers
 
 
-@cache
+@functools.cache
 def registry_ids() -> st.SearchStrategy[RegistryId]:
     """Registry ids: 12 ASCII digits, by RegistryId's published pattern.
 
@@ -213,7 +233,7 @@ def registry_ids() -> st.SearchStrategy[RegistryId]:
     return _texts(REGISTRY_ID).map(RegistryId)
 
 
-@cache
+@functools.cache
 def repository_names(
     grammar: RepositoryGrammar = RepositoryGrammar.SEED,
 ) -> st.SearchStrategy[RepositoryName]:
@@ -229,7 +249,7 @@ def repository_names(
     return _texts(grammar.value).map(lambda text: RepositoryName(text, grammar=grammar))
 
 
-@cache
+@functools.cache
 def upload_ids() -> st.SearchStrategy[UploadId]:
     """Upload ids: UUID-shaped text in any letter case.
 
@@ -258,7 +278,7 @@ def layer_digests(algorithms: Sequence[str] | None = ("sha256",)) -> st.SearchSt
     return _layer_digests(None if algorithms is None else tuple(algorithms))
 
 
-@cache
+@functools.cache
 def _layer_digests(algorithms: tuple[str, ...] | None) -> st.SearchStrategy[LayerDigest]:
     if algorithms is None:
         return _texts(LAYER_DIGEST).map(LayerDigest)
@@ -307,39 +327,61 @@ class Violation(enum.Enum):
 _EVERY_VIOLATION = tuple(Violation)
 
 
-def _mutants(rule: TextRule, violation: Violation, text: str) -> st.SearchStrategy[str]:
-    """The invalid texts that break ``rule`` by ``violation``, made from a valid ``text``."""
-    alphabet = _alphabet(rule.published)
+#: Characters to put in: any, ASCII more often than not.
+_CHARACTERS = st.one_of(st.characters(codec="ascii"), st.characters())
+#: Decimal digits outside ASCII (Arabic-Indic, Devanagari, fullwidth, ...).
+_NON_ASCII_DIGITS = st.characters(categories=["Nd"]).filter(lambda c: not c.isascii())
+#: JSON values that are not strings (or null): the text goes in a list or an object.
+_NOT_TEXT = st.one_of(
+    st.integers(),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.booleans(),
+    st.sampled_from([list, dict]),
+)
+
+
+@functools.cache
+def _foreign_characters(published: str) -> st.SearchStrategy[str]:
+    """Characters the pattern admits nowhere (not a newline, not a decimal digit: those
+    have labels of their own)."""
+    alphabet = _alphabet(published)
+    return _CHARACTERS.filter(lambda c: c not in alphabet and c != "\n" and not c.isdecimal())
+
+
+def _index(draw: st.DrawFn, size: int) -> int:
+    return draw(st.integers(0, size - 1))
+
+
+def _refused_one(draw: st.DrawFn, rule: TextRule, candidates: list[str]) -> str:
+    refused = [text for text in candidates if not _spec_accepts(rule, text)]
+    if not refused:
+        reject()
+    return refused[_index(draw, len(refused))]
+
+
+def _mutant(draw: st.DrawFn, rule: TextRule, violation: Violation, text: str) -> str:
+    """An invalid text that breaks ``rule`` by ``violation``, made from a valid ``text``."""
     if violation is Violation.TOO_SHORT:
         if rule.min_length is not None:
-            return st.integers(0, min(rule.min_length, len(text)) - 1).map(lambda k: text[:k])
+            return text[: _index(draw, min(rule.min_length, len(text)))]
         cuts = [text[:k] for k in range(len(text))] + [text[k:] for k in range(1, len(text))]
-        return _refused_by_spec(rule, cuts)
+        return _refused_one(draw, rule, cuts)
     if violation is Violation.TOO_LONG:
         if rule.max_length is not None:
-            lengths = st.integers(rule.max_length + 1, 2 * rule.max_length)
-            return lengths.map(lambda length: _stretch(text, length))
-        return st.integers(1, len(text)).map(lambda k: text + text[-k:])
+            return _stretch(text, draw(st.integers(rule.max_length + 1, 2 * rule.max_length)))
+        return text + text[-draw(st.integers(1, len(text))) :]
     if violation is Violation.BAD_CHARACTER:
-        foreign = st.one_of(st.characters(codec="ascii"), st.characters()).filter(
-            lambda c: c not in alphabet and c != "\n" and not c.isdecimal()
-        )
-        return st.builds(_replace, st.just(text), st.integers(0, len(text) - 1), foreign)
+        foreign = draw(_foreign_characters(rule.published))
+        return _replace(text, _index(draw, len(text)), foreign)
     if violation is Violation.NON_ASCII_DIGIT:
-        digits = st.characters(categories=["Nd"]).filter(lambda c: not c.isascii())
         positions = [i for i, c in enumerate(text) if c.isalnum()]
-        return st.builds(_replace, st.just(text), st.sampled_from(positions), digits)
+        return _replace(text, positions[_index(draw, len(positions))], draw(_NON_ASCII_DIGITS))
     if violation is Violation.TRAILING_NEWLINE:
-        return st.just(text + "\n")
+        return text + "\n"
     if violation is Violation.BAD_SEPARATOR:
-        separators = sorted(c for c in alphabet if not c.isalnum())
-        return _refused_by_spec(rule, _misplaced_separators(text, separators))
+        separators = sorted(c for c in _alphabet(rule.published) if not c.isalnum())
+        return _refused_one(draw, rule, _misplaced_separators(text, separators))
     raise AssertionError(violation)  # WRONG_TYPE is not made from a text
-
-
-def _refused_by_spec(rule: TextRule, candidates: list[str]) -> st.SearchStrategy[str]:
-    refused = [text for text in candidates if not _spec_accepts(rule, text)]
-    return st.sampled_from(refused) if refused else st.nothing()
 
 
 def _replace(text: str, index: int, character: str) -> str:
@@ -362,14 +404,13 @@ def _swap(text: str, i: int, j: int) -> str:
     return "".join(characters)
 
 
-def _wrong_types(text: str) -> st.SearchStrategy[object]:
-    return st.one_of(
-        st.integers(),
-        st.floats(allow_nan=False, allow_infinity=False),
-        st.booleans(),
-        st.just([text]),
-        st.just({"value": text}),
-    )
+def _not_text(draw: st.DrawFn, text: str) -> object:
+    value = draw(_NOT_TEXT)
+    if value is list:
+        return [text]
+    if value is dict:
+        return {"value": text}
+    return value
 
 
 def _has_length_bounds(rule: TextRule) -> bool:
@@ -395,18 +436,20 @@ def _invalid(
     if not chosen:
         raise UsageError(f"none of {violations} applies to {rule.member}")
 
+    violations_chosen = st.sampled_from(sorted(chosen, key=_EVERY_VIOLATION.index))
+
     @st.composite
     def pairs(draw: st.DrawFn) -> tuple[Violation, object]:
-        violation = draw(st.sampled_from(sorted(chosen, key=_EVERY_VIOLATION.index)))
+        violation = draw(violations_chosen)
         text = draw(valid)
         if violation is Violation.WRONG_TYPE:
-            return violation, draw(_wrong_types(text))
+            return violation, _not_text(draw, text)
         if rule.max_length is not None and not _length_violation(violation):
             # Only the pattern may be broken: room for a character more.
             text = text[: rule.max_length - 1] if len(text) >= rule.max_length else text
             if not _spec_accepts(rule, text):
                 reject()
-        mutant = draw(_mutants(rule, violation, text))
+        mutant = _mutant(draw, rule, violation, text)
         if _spec_accepts(rule, mutant) or (
             _has_length_bounds(rule)
             and _within_length(rule, mutant) == _length_violation(violation)

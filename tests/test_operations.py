@@ -197,18 +197,6 @@ TYPED: list[Any] = [
     ),
 ]
 
-# Each operation's valid request objects, from the public strategies.
-WIRE_REQUESTS: list[Any] = [
-    pytest.param(InitiateLayerUploadRequest, initiate_layer_upload_requests(), id="Initiate"),
-    pytest.param(UploadLayerPartRequest, upload_layer_part_requests(), id="UploadLayerPart"),
-    pytest.param(CompleteLayerUploadRequest, complete_layer_upload_requests(), id="Complete"),
-    pytest.param(
-        BatchCheckLayerAvailabilityRequest,
-        batch_check_layer_availability_requests(),
-        id="BatchCheck",
-    ),
-]
-
 
 @pytest.mark.parametrize("values", TYPED)
 @given(data=st.data())
@@ -218,15 +206,6 @@ def test_typed_value_reads_back_from_its_wire_form_through_json(
     value = data.draw(values)
     wire = json.loads(json.dumps(value.to_wire()))
     assert type(value).from_wire(wire) == value
-
-
-@pytest.mark.parametrize(("request_type", "objects"), WIRE_REQUESTS)
-@given(data=st.data())
-def test_valid_request_object_is_read_and_written_back_unchanged(
-    request_type: Any, objects: st.SearchStrategy[Wire], data: st.DataObject
-) -> None:
-    obj = data.draw(objects)
-    assert request_type.from_wire(obj).to_wire() == obj
 
 
 @given(initiate_layer_upload_requests(RepositoryGrammar.OCI))
@@ -863,7 +842,14 @@ TYPES_AND_OBJECTS += [
 def test_any_json_object_reads_as_a_value_or_raises_a_typed_error(
     read_type: Any, objects: st.SearchStrategy[Wire], data: st.DataObject
 ) -> None:
-    obj = data.draw(st.one_of(JSON, mutated(objects)))
+    how = data.draw(st.sampled_from(["valid", "one member changed", "any JSON"]))
+    obj = data.draw(
+        {"valid": objects, "one member changed": mutated(objects), "any JSON": JSON}[how]
+    )
+    if how == "valid":
+        # A valid object is read, and written back unchanged.
+        assert read_type.from_wire(obj).to_wire() == obj
+        return
     try:
         value = read_type.from_wire(obj)
     except EcrError:

@@ -41,9 +41,6 @@ from ecr_upload_model.strategies import (
     LayerUpload,
     faulty_layer_uploads,
     layer_uploads,
-    registry_ids,
-    repository_names,
-    upload_ids,
 )
 
 REGISTRY = RegistryId("123456789012")
@@ -697,11 +694,3 @@ def test_snapshot_with_a_member_changed_reads_back_faithfully_or_is_refused(
     except InvalidSnapshotError:
         return
     assert read.to_snapshot() == snapshot
-
-
-@given(registry_ids(), repository_names(RepositoryGrammar.OCI), upload_ids())
-def test_snapshot_keeps_names_of_either_grammar(
-    registry_id: RegistryId, name: RepositoryName, upload_id: UploadId
-) -> None:
-    session = UploadSession(registry_id=registry_id, repository_name=name, upload_id=upload_id)
-    assert UploadSession.from_snapshot(session.to_snapshot()) == session
