@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 
@@ -278,8 +279,20 @@ def test_separator_out_of_place_is_refused_by_both_grammars(text: str) -> None:
 # The linear patterns accept exactly what the published ones accept
 
 
-def small_texts(alphabet: str) -> st.SearchStrategy[str]:
-    return st.text(alphabet=alphabet, max_size=24)
+@functools.cache
+def texts_near(rule: TextRule, alphabet: str) -> st.SearchStrategy[str]:
+    """Short texts of the alphabet, and valid texts of the rule."""
+    valid = {
+        REGISTRY_ID.member: registry_ids(),
+        UPLOAD_ID.member: upload_ids(),
+        LAYER_DIGEST.member: layer_digests(None),
+    }.get(rule.member, repository_names(OCI))
+    return st.one_of(st.text(alphabet=alphabet, max_size=24), valid.map(str))
+
+
+@functools.cache
+def pieces(alphabet: str) -> st.SearchStrategy[str]:
+    return st.text(alphabet=alphabet, min_size=1, max_size=3)
 
 
 # Each rule with the small alphabet its mistakes would show on: its separators, a letter
@@ -298,16 +311,11 @@ RULES_AND_ALPHABETS = [
 def test_linear_pattern_accepts_exactly_what_the_published_pattern_accepts(
     rule: TextRule, alphabet: str, data: st.DataObject
 ) -> None:
-    valid_texts = {
-        REGISTRY_ID.member: registry_ids(),
-        UPLOAD_ID.member: upload_ids(),
-        LAYER_DIGEST.member: layer_digests(None),
-    }.get(rule.member, repository_names(OCI))
-    text = data.draw(st.one_of(small_texts(alphabet), valid_texts.map(str)))
+    text = data.draw(texts_near(rule, alphabet))
     if data.draw(st.booleans()):
         # A few characters of the alphabet put in, in place of as many or fewer.
         at = data.draw(st.integers(0, len(text)))
-        piece = data.draw(st.text(alphabet=alphabet, min_size=1, max_size=3))
+        piece = data.draw(pieces(alphabet))
         text = text[:at] + piece + text[at + data.draw(st.integers(0, len(piece))) :]
     published = re.fullmatch(rule.published, text) is not None
     assert (rule.linear.fullmatch(text) is not None) == published

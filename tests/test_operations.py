@@ -8,6 +8,7 @@ when a request is read are tested here; those decided by the session, in test_se
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import math
 from collections.abc import Callable
@@ -794,6 +795,7 @@ EDGES = st.one_of(
 )
 
 
+@functools.cache
 def mutated(objects: st.SearchStrategy[Wire]) -> st.SearchStrategy[Wire]:
     """Valid objects with one member (named or not) given another value, or removed."""
 

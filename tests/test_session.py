@@ -575,18 +575,28 @@ def test_session_of_a_wrong_type_is_a_usage_error(field: str, value: object) -> 
 # Snapshots
 
 
+# Uploads under limits of each kind, names of either grammar.
+UPLOADS_UNDER_LIMITS = st.one_of(
+    [
+        st.tuples(
+            st.just(limits),
+            faulty_layer_uploads(
+                layer_sizes=st.integers(0, 200),
+                part_sizes=st.integers(1, min(limits.max_part_bytes, 32)),
+                limits=limits,
+                grammar=grammar,
+            ),
+        )
+        for limits in (SMALL, API_LIMITS, attrs.evolve(SMALL, max_parts=5, max_layer_bytes=50))
+        for grammar in RepositoryGrammar
+    ]
+)
+
+
 @st.composite
 def reachable_sessions(draw: st.DrawFn) -> UploadSession:
     """A session some sequence of parts (faults included) and perhaps a completion made."""
-    limits = draw(st.sampled_from([SMALL, API_LIMITS, attrs.evolve(SMALL, max_parts=50)]))
-    upload = draw(
-        faulty_layer_uploads(
-            layer_sizes=st.integers(0, 200),
-            part_sizes=st.integers(1, min(limits.max_part_bytes, 32)),
-            limits=limits,
-            grammar=draw(st.sampled_from(RepositoryGrammar)),
-        )
-    )
+    limits, upload = draw(UPLOADS_UNDER_LIMITS)
     session = upload.session(limits)
     for step in upload.steps:
         session, _ = accept_or_refuse(session, step.request)
