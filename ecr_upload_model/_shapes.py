@@ -242,6 +242,12 @@ class Blob:
     def validate(self, value: object, member: str) -> None:
         if not isinstance(value, (bytes, memoryview)):
             raise InvalidParameterException.constraint(member, "must be bytes or a memoryview")
+        if isinstance(value, memoryview) and not (value.c_contiguous and value.format == "B"):
+            # Else it could not be written (a strided view) or read back equal (a view of
+            # other items than bytes): ``view.cast("B")`` or ``bytes(view)`` gives one.
+            raise InvalidParameterException.constraint(
+                member, "must be a contiguous memoryview of bytes"
+            )
         if memoryview(value).nbytes > self.maximum:
             raise InvalidParameterException.constraint(
                 member, f"must have length less than or equal to {self.maximum}"

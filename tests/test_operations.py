@@ -7,6 +7,7 @@ when a request is read are tested here; those decided by the session, in test_se
 
 from __future__ import annotations
 
+import array
 import base64
 import functools
 import json
@@ -308,6 +309,24 @@ def test_memoryview_blob_writes_as_its_bytes_do() -> None:
     assert by_view == by_bytes
     assert by_view.to_wire() == by_bytes.to_wire()
     assert "345" not in repr(by_view)  # the blob is summarised, not printed
+
+
+@pytest.mark.parametrize(
+    "view",
+    [memoryview(b"abcdef")[::2], memoryview(array.array("i", [1, 2]))],
+    ids=["strided", "of-ints"],
+)
+def test_memoryview_blob_that_is_not_contiguous_bytes_is_invalid_parameter(
+    view: memoryview,
+) -> None:
+    # A strided view cannot be written as base64; a view of ints would not read back equal.
+    with pytest.raises(InvalidParameterException) as refused:
+        build_part(layer_part_blob=view, part_last_byte=view.nbytes - 1)
+    assert refused.value.member == "layerPartBlob"
+    byte_view = memoryview(bytes(view))
+    assert UploadLayerPartRequest.from_wire(
+        build_part(layer_part_blob=byte_view, part_last_byte=view.nbytes - 1).to_wire()
+    ) == build_part(layer_part_blob=bytes(view), part_last_byte=view.nbytes - 1)
 
 
 def test_unknown_members_are_ignored() -> None:
