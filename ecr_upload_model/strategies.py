@@ -37,7 +37,13 @@ import attrs
 from hypothesis import reject
 from hypothesis import strategies as st
 
-from .errors import EcrError, InvalidLayerPartException, UploadNotFoundException, UsageError
+from .errors import (
+    EcrError,
+    InvalidLayerPartException,
+    UploadNotFoundException,
+    UsageError,
+    WireObject,
+)
 from .identifiers import (
     LAYER_DIGEST,
     REGISTRY_ID,
@@ -61,6 +67,9 @@ from .operations import UploadLayerPartRequest
 from .session import UploadSession
 
 __all__ = [
+    "SMALL_BLOBS",
+    "SMALL_LAYERS",
+    "SMALL_PARTS",
     "Fault",
     "LayerUpload",
     "PartStep",
@@ -81,8 +90,6 @@ __all__ = [
     "upload_layer_part_requests",
 ]
 
-#: A decoded JSON object, as ``json.loads`` returns one.
-WireObject = dict[str, object]
 #: A size given as a number, or as a strategy that draws one.
 Size = int | st.SearchStrategy[int]
 
@@ -126,7 +133,7 @@ def _flat_texts(published: str) -> st.SearchStrategy[str] | None:
     """Texts of a pattern that is a row of atoms each with ``{n}``, ``+`` or no count
     (RegistryId, UploadId, LayerDigest), or None for any other pattern.
 
-    ``st.from_regex`` would do, ten times slower: it is the fallback.
+    ``st.from_regex`` would do, ten times slower.
     """
     pieces = list(_FLAT_PIECE.finditer(published))
     if "".join(piece.group(0) for piece in pieces) != published:
@@ -159,23 +166,25 @@ def _numerals(digits: Sequence[str], size: int) -> Callable[[int], str]:
     return numeral
 
 
-def _word_texts(rule: TextRule) -> st.SearchStrategy[str]:
+def _word_texts(rule: TextRule) -> st.SearchStrategy[str] | None:
     """Runs of letters and digits joined by separators (RepositoryName's grammars).
 
     The separators are the strings of one to three non-alphanumeric characters of the
     alphabet that the published pattern admits between two letters. One text is drawn
     (fast to generate and to shrink), a stand-in character for each separator, and
-    separators are kept only between two letters.
+    separators are kept only between two letters. None if the pattern is not of words.
     """
     alphabet = sorted(_alphabet(rule.published))
     letters = [c for c in alphabet if c.isalnum()]
-    word = letters[0] * max(1, rule.min_length or 1)
+    word = (letters or [""])[0] * max(1, rule.min_length or 1)
     separators = [
         "".join(chars)
         for size in (1, 2, 3)
         for chars in itertools.product([c for c in alphabet if not c.isalnum()], repeat=size)
         if _spec_accepts(rule, word + "".join(chars) + word)
     ]
+    if not separators or not _spec_accepts(rule, word):
+        return None
     # Stand-ins outside ASCII, which no published pattern admits.
     stand_ins = {chr(0x100 + i): separator for i, separator in enumerate(separators)}
 
@@ -196,9 +205,9 @@ def _word_texts(rule: TextRule) -> st.SearchStrategy[str]:
 @functools.cache
 def _texts(rule: TextRule) -> st.SearchStrategy[str]:
     """Texts the published rule accepts; any length allowed, the bounds among them."""
-    texts = _flat_texts(rule.published)
+    texts = _flat_texts(rule.published) or _word_texts(rule)
     if texts is None:
-        texts = _word_texts(rule)
+        texts = st.from_regex(rule.published, fullmatch=True)
     if rule.min_length is not None and rule.max_length is not None:
         bounds = [rule.min_length, rule.max_length]
         lengths = st.one_of(st.sampled_from(bounds), st.integers(*bounds))
