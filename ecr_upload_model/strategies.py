@@ -205,7 +205,9 @@ def _word_texts(rule: TextRule) -> st.SearchStrategy[str] | None:
 @functools.cache
 def _texts(rule: TextRule) -> st.SearchStrategy[str]:
     """Texts the published rule accepts; any length allowed, the bounds among them."""
-    texts = _flat_texts(rule.published) or _word_texts(rule)
+    texts = _flat_texts(rule.published)
+    if texts is None:
+        texts = _word_texts(rule)
     if texts is None:
         texts = st.from_regex(rule.published, fullmatch=True)
     if rule.min_length is not None and rule.max_length is not None:
