@@ -97,10 +97,15 @@ PART_RULES: Final[tuple[tuple[Callable[[_Part], bool], Callable[[_Part], str]], 
 SNAPSHOT_SCHEMA: Final = "ecr_upload_model.UploadSession/1"
 
 
-def _instance_of(kind: type) -> Callable[[Any, attrs.Attribute[Any], Any], None]:
+def _instance_of(
+    kind: type | tuple[type, ...],
+) -> Callable[[Any, attrs.Attribute[Any], Any], None]:
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    names = " or ".join(k.__name__ for k in kinds)
+
     def check(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-        if not isinstance(value, kind):
-            raise UsageError(f"{attribute.name} must be a {kind.__name__}, not {value!r}")
+        if not isinstance(value, kinds):
+            raise UsageError(f"{attribute.name} must be a {names}, not {value!r}")
 
     return check
 
@@ -110,7 +115,8 @@ class UploadSession:
     """One upload: what the rules need of it, and no more.
 
     Build one with the ids alone (``limits`` is optional); every other field is the
-    session's progress, which only its transitions (and :meth:`from_snapshot`) set.
+    session's progress, which only its transitions (and :meth:`from_snapshot`) set. A
+    session that no sequence of transitions could reach is refused (UsageError).
     """
 
     registry_id: RegistryId = attrs.field(validator=_instance_of(RegistryId))
@@ -118,16 +124,26 @@ class UploadSession:
     upload_id: UploadId = attrs.field(validator=_instance_of(UploadId))
     limits: Limits = attrs.field(default=API_LIMITS, validator=_instance_of(Limits))
     #: The last byte the upload holds, or ``None`` when it holds none.
-    last_byte_received: int | None = None
-    part_count: int = 0
+    last_byte_received: int | None = attrs.field(
+        default=None, validator=_instance_of((int, type(None)))
+    )
+    part_count: int = attrs.field(default=0, validator=_instance_of(int))
     #: The size of the latest part: the one that is the last part if none follows.
-    latest_part_size: int = 0
+    latest_part_size: int = attrs.field(default=0, validator=_instance_of(int))
     #: Whether a part before the latest fell under ``limits.min_part_bytes``.
-    has_small_part_before_latest: bool = False
+    has_small_part_before_latest: bool = attrs.field(default=False, validator=_instance_of(bool))
     #: The digest the upload completed as; ``None`` while it is in progress.
-    layer_digest: LayerDigest | None = None
-    #: Raised by one on every accepted transition, for a store's compare-and-swap.
-    revision: int = 0
+    layer_digest: LayerDigest | None = attrs.field(
+        default=None, validator=_instance_of((LayerDigest, type(None)))
+    )
+
+    def __attrs_post_init__(self) -> None:
+        _check_reachable(self)
+
+    @property
+    def revision(self) -> int:
+        """The number of accepted transitions: a store's compare-and-swap column."""
+        return self.part_count + self.completed
 
     @property
     def bytes_received(self) -> int:
@@ -163,7 +179,6 @@ class UploadSession:
             latest_part_size=part.size,
             has_small_part_before_latest=self.has_small_part_before_latest
             or (self.part_count > 0 and self.latest_part_size < self.limits.min_part_bytes),
-            revision=self.revision + 1,
         )
         response = UploadLayerPartResponse(
             registry_id=self.registry_id,
@@ -199,7 +214,7 @@ class UploadSession:
                 f"The layer digest calculated for upload '{self.upload_id}' is "
                 f"{computed_digest}, which is none of the digests specified"
             )
-        following = attrs.evolve(self, layer_digest=computed_digest, revision=self.revision + 1)
+        following = attrs.evolve(self, layer_digest=computed_digest)
         response = CompleteLayerUploadResponse(
             registry_id=self.registry_id,
             repository_name=self.repository_name,
@@ -265,7 +280,10 @@ class UploadSession:
 
     @classmethod
     def from_snapshot(cls, obj: object) -> UploadSession:
-        """The session a snapshot describes; InvalidSnapshotError if it describes none."""
+        """The session a snapshot describes; InvalidSnapshotError if it describes none.
+
+        ``revision`` is in the snapshot for a store's use; it must be the session's.
+        """
         try:
             return _from_snapshot(obj)
         except (InvalidParameterException, UsageError) as error:
@@ -313,22 +331,44 @@ def _from_snapshot(obj: object) -> UploadSession:
         latest_part_size=count("latestPartSize") or 0,
         has_small_part_before_latest=bool(get("hasSmallPartBeforeLatest", bool)),
         layer_digest=None if digest is None else LayerDigest(str(digest)),
-        revision=count("revision") or 0,
     )
-    _check_consistent(session)
+    if count("revision") != session.revision:
+        raise UsageError(f"'revision' is {obj.get('revision')!r}, not {session.revision}")
     return session
 
 
-def _check_consistent(session: UploadSession) -> None:
-    """Refuses a snapshot that no sequence of transitions could have made."""
+def _check_reachable(session: UploadSession) -> None:
+    """Refuses a session that no sequence of transitions from a new one could reach."""
+    limits = session.limits
     received, parts, latest = session.bytes_received, session.part_count, session.latest_part_size
-    if (parts == 0) != (received == 0):
-        raise UsageError("partCount and lastByteReceived disagree on whether a part came")
-    if parts and not 0 < latest <= min(received, session.limits.max_part_bytes):
-        raise UsageError("latestPartSize does not fit the bytes received")
-    if parts > received or session.revision < parts + session.completed:
-        raise UsageError("partCount or revision cannot follow from the bytes received")
-    if session.completed and parts == 0:
-        raise UsageError("a completed upload has parts")
-    if session.has_small_part_before_latest and parts < 2:
-        raise UsageError("hasSmallPartBeforeLatest needs a part before the latest")
+    small = session.has_small_part_before_latest
+    # The parts before the latest hold received - latest bytes: each at most the largest
+    # part, and at least the smallest unless one of them was small.
+    earlier_parts, earlier_bytes = parts - 1, received - latest
+    fewest_earlier_bytes = earlier_parts * (1 if small else limits.min_part_bytes)
+    most_earlier_bytes = earlier_parts * limits.max_part_bytes - (
+        limits.max_part_bytes - limits.min_part_bytes + 1 if small else 0
+    )
+    rules = (
+        (parts >= 0 and latest >= 0, "counts are not negative"),
+        (
+            parts > 0 or (received == 0 and latest == 0 and not small and not session.completed),
+            "an upload without parts holds nothing and is not completed",
+        ),
+        (parts == 0 or 1 <= latest <= limits.max_part_bytes, "the latest part fits the limits"),
+        (parts == 0 or fewest_earlier_bytes <= earlier_bytes, "earlier parts hold enough bytes"),
+        (parts == 0 or earlier_bytes <= most_earlier_bytes, "earlier parts fit the limits"),
+        (parts >= 2 or not small, "a small part before the latest needs two parts"),
+        (not (session.completed and small), "a completed upload has no small part before its last"),
+        (limits.max_parts is None or parts <= limits.max_parts, "the parts fit the quota"),
+        (
+            limits.max_layer_bytes is None or received <= limits.max_layer_bytes,
+            "the layer fits the quota",
+        ),
+    )
+    for holds, rule in rules:
+        if not holds:
+            raise UsageError(
+                f"no upload reaches this session: the rule '{rule}' fails for "
+                f"{parts} parts, {received} bytes, the latest of {latest}"
+            )

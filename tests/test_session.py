@@ -676,13 +676,42 @@ HELD = holding(b"abcd", b"ef")
         {"latestPartSize": 0},  # a latest part of nothing
         {"partCount": 7},  # more parts than bytes
         {"revision": 1},  # fewer transitions than parts
+        {"revision": 3},  # more transitions than parts (and no completion)
         {"hasSmallPartBeforeLatest": True, "partCount": 1, "revision": 1},
         {"layerDigest": str(sha256(b"")), "partCount": 0, "lastByteReceived": None},
+        # 3 parts in 6 bytes: an earlier part was under the 4-byte minimum, yet no flag.
+        {"partCount": 3, "revision": 3},
+        # 2 parts: the earlier one holds 4, under the flag that says it was small.
+        {"hasSmallPartBeforeLatest": True},
+        {"partCount": 0, "lastByteReceived": None, "revision": 0},  # a latest part of 2
+        {"lastByteReceived": 40, "latestPartSize": 2},  # 39 bytes in one earlier part of 16
+        {"limits": {**attrs.asdict(SMALL), "max_parts": 1}},  # more parts than the quota
+        {"limits": {**attrs.asdict(SMALL), "max_layer_bytes": 5}},  # a layer over its quota
     ],
 )
 def test_inconsistent_snapshot_is_refused(changes: dict[str, object]) -> None:
     with pytest.raises(InvalidSnapshotError):
         UploadSession.from_snapshot(snapshot_of(HELD, **changes))
+
+
+@pytest.mark.parametrize(
+    "progress",
+    [
+        {"part_count": 1},  # a part, but no bytes
+        # one part cannot have a small part before it
+        {
+            "last_byte_received": 5,
+            "part_count": 1,
+            "latest_part_size": 6,
+            "has_small_part_before_latest": True,
+        },
+        {"last_byte_received": 5, "part_count": 1, "latest_part_size": 5},  # 6 bytes, 5 held
+        {"part_count": -1},
+    ],
+)
+def test_session_no_transitions_reach_is_refused_when_built(progress: dict[str, Any]) -> None:
+    with pytest.raises(UsageError, match="no upload reaches this session"):
+        attrs.evolve(new_session(), **progress)
 
 
 JSON = st.recursive(
