@@ -30,6 +30,8 @@ T = TypeVar("T")
 
 def _token(raw: object) -> str:
     """The JSON token a value was, as AWS's Jackson-based services name it in messages."""
+    if raw is None:
+        return "VALUE_NULL"
     if raw is True:
         return "TRUE_VALUE"
     if raw is False:

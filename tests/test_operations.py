@@ -708,6 +708,12 @@ def test_digest_list_of_the_wrong_json_type_is_a_serialization_exception(digests
         assert isinstance(error, SerializationException)
 
 
+def test_null_inside_a_digest_list_is_named_as_json_names_it() -> None:
+    error = refusal(lambda: CompleteLayerUploadRequest.from_wire(complete_wire([None])))
+    assert isinstance(error, SerializationException)
+    assert error.message == "VALUE_NULL can not be converted to a String"
+
+
 def test_layer_availability_outside_its_enum_is_invalid_parameter() -> None:
     wire = {"layerDigest": DIGEST, "layerAvailability": "MAYBE", "layerSize": 1}
     error = refusal(lambda: Layer.from_wire(wire))
