@@ -21,7 +21,8 @@ b'abc'
 from __future__ import annotations
 
 import enum
-from typing import TypeVar
+from collections.abc import Mapping
+from typing import Final, Generic, TypeAlias, TypeVar
 
 import attrs
 
@@ -282,3 +283,59 @@ class BatchCheckLayerAvailabilityResponse(_Wire):
         validator=CHECKED,
         metadata=member("failures", List(Structure(LayerFailure), 0, MAX_LAYER_DIGESTS)),
     )
+
+
+# ---------------------------------------------------------------------------------------
+# The four operations: one table, read by the server's wire layer and the client alike
+
+#: The service's target prefix (botocore's ECR model, ``targetPrefix``): a call's
+#: ``X-Amz-Target`` is ``f"{TARGET_PREFIX}.{name}"``.
+TARGET_PREFIX: Final = "AmazonEC2ContainerRegistry_V20150921"
+
+Request: TypeAlias = (
+    InitiateLayerUploadRequest
+    | UploadLayerPartRequest
+    | CompleteLayerUploadRequest
+    | BatchCheckLayerAvailabilityRequest
+)
+Response: TypeAlias = (
+    InitiateLayerUploadResponse
+    | UploadLayerPartResponse
+    | CompleteLayerUploadResponse
+    | BatchCheckLayerAvailabilityResponse
+)
+
+RequestT = TypeVar("RequestT", bound=Request)
+ResponseT = TypeVar("ResponseT", bound=Response)
+
+
+@attrs.frozen
+class Operation(Generic[RequestT, ResponseT]):
+    """One operation: its name, the shape of its request and of its response."""
+
+    name: str
+    request_type: type[RequestT]
+    response_type: type[ResponseT]
+
+    @property
+    def target(self) -> str:
+        """The ``X-Amz-Target`` header value of a call."""
+        return f"{TARGET_PREFIX}.{self.name}"
+
+
+_ALL: Final[tuple[Operation[Request, Response], ...]] = (
+    Operation("InitiateLayerUpload", InitiateLayerUploadRequest, InitiateLayerUploadResponse),
+    Operation("UploadLayerPart", UploadLayerPartRequest, UploadLayerPartResponse),
+    Operation("CompleteLayerUpload", CompleteLayerUploadRequest, CompleteLayerUploadResponse),
+    Operation(
+        "BatchCheckLayerAvailability",
+        BatchCheckLayerAvailabilityRequest,
+        BatchCheckLayerAvailabilityResponse,
+    ),
+)
+#: The four operations by name (the part of ``X-Amz-Target`` after the prefix).
+OPERATIONS: Final[Mapping[str, Operation[Request, Response]]] = {op.name: op for op in _ALL}
+#: The operation each request class is the request of.
+OPERATION_OF: Final[Mapping[type, Operation[Request, Response]]] = {
+    op.request_type: op for op in _ALL
+}

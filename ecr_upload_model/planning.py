@@ -42,6 +42,7 @@ from .errors import (
 from .identifiers import LayerDigest, RegistryId, RepositoryName, UploadId
 from .limits import API_MAX_PART_BYTES, DEFAULT_PART_SIZE
 from .operations import (
+    OPERATION_OF,
     BatchCheckLayerAvailabilityRequest,
     BatchCheckLayerAvailabilityResponse,
     CompleteLayerUploadRequest,
@@ -49,10 +50,11 @@ from .operations import (
     InitiateLayerUploadRequest,
     InitiateLayerUploadResponse,
     LayerAvailability,
+    Request,
+    Response,
     UploadLayerPartRequest,
     UploadLayerPartResponse,
 )
-from .wire import TARGET_PREFIX, Request, Response
 
 #: What a layer may be given as: any contiguous buffer of bytes.
 LayerBytes: TypeAlias = bytes | bytearray | memoryview
@@ -388,22 +390,10 @@ class LayerPush:
 # ---------------------------------------------------------------------------------------
 # The wire form of a client's calls (AWS JSON 1.1), and a driver over a transport
 
-#: Each request's operation name and the class of its answer.
-_OPERATIONS: Final[Mapping[type, tuple[str, type[Response]]]] = {
-    BatchCheckLayerAvailabilityRequest: (
-        "BatchCheckLayerAvailability",
-        BatchCheckLayerAvailabilityResponse,
-    ),
-    InitiateLayerUploadRequest: ("InitiateLayerUpload", InitiateLayerUploadResponse),
-    UploadLayerPartRequest: ("UploadLayerPart", UploadLayerPartResponse),
-    CompleteLayerUploadRequest: ("CompleteLayerUpload", CompleteLayerUploadResponse),
-}
-
 
 def encode_request(request: Request) -> tuple[str, bytes]:
     """The ``X-Amz-Target`` value and the JSON body of a request."""
-    operation, _ = _OPERATIONS[type(request)]
-    return f"{TARGET_PREFIX}.{operation}", json.dumps(request.to_wire()).encode()
+    return OPERATION_OF[type(request)].target, json.dumps(request.to_wire()).encode()
 
 
 def decode_answer(request: Request, status: int, body: bytes) -> Response:
@@ -412,7 +402,7 @@ def decode_answer(request: Request, status: int, body: bytes) -> Response:
     A body that is not JSON, or not the answer's shape, is a SerializationException
     (or the InvalidParameterException of the member that breaks its shape).
     """
-    _, response_class = _OPERATIONS[type(request)]
+    response_class = OPERATION_OF[type(request)].response_type
     try:
         obj = json.loads(body)
     except (ValueError, RecursionError):  # JSONDecodeError, UnicodeDecodeError

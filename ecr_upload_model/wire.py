@@ -20,28 +20,35 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Callable, Mapping
-from typing import Any, Final, Generic, NoReturn, TypeAlias, TypeVar
-
-import attrs
+from typing import Any, Final, NoReturn
 
 from ._in_place import parse_in_place
 from ._shapes import MIN_LONG
 from .errors import EcrError, SerializationException, UnknownOperationException, UsageError
 from .identifiers import RepositoryGrammar
 from .operations import (
-    BatchCheckLayerAvailabilityRequest,
-    BatchCheckLayerAvailabilityResponse,
-    CompleteLayerUploadRequest,
-    CompleteLayerUploadResponse,
-    InitiateLayerUploadRequest,
-    InitiateLayerUploadResponse,
-    UploadLayerPartRequest,
-    UploadLayerPartResponse,
+    OPERATIONS,
+    TARGET_PREFIX,
+    Operation,
+    Request,
+    Response,
 )
 from .registry import Registry
 
-#: The service's target prefix (botocore's ECR model, ``targetPrefix``).
-TARGET_PREFIX: Final = "AmazonEC2ContainerRegistry_V20150921"
+__all__ = [
+    "CONTENT_TYPE",
+    "DEFAULT_REQUEST_ID",
+    "OPERATIONS",
+    "TARGET_PREFIX",
+    "Request",
+    "Response",
+    "decode_request",
+    "encode_error",
+    "encode_response",
+    "handle",
+    "parse_body",
+]
+
 CONTENT_TYPE: Final = "application/x-amz-json-1.1"
 #: The ``x-amzn-RequestId`` of an answer when the caller gives none.
 DEFAULT_REQUEST_ID: Final = "00000000-0000-0000-0000-000000000000"
@@ -49,39 +56,12 @@ DEFAULT_REQUEST_ID: Final = "00000000-0000-0000-0000-000000000000"
 #: these operations (each number is a long); refusing it early keeps parsing linear.
 MAX_INTEGER_CHARACTERS: Final = len(str(MIN_LONG))
 
-Request: TypeAlias = (
-    InitiateLayerUploadRequest
-    | UploadLayerPartRequest
-    | CompleteLayerUploadRequest
-    | BatchCheckLayerAvailabilityRequest
-)
-Response: TypeAlias = (
-    InitiateLayerUploadResponse
-    | UploadLayerPartResponse
-    | CompleteLayerUploadResponse
-    | BatchCheckLayerAvailabilityResponse
-)
-
-RequestT = TypeVar("RequestT", bound=Request)
-ResponseT = TypeVar("ResponseT", bound=Response)
-
-
-@attrs.frozen
-class Operation(Generic[RequestT, ResponseT]):
-    """One operation: the request shape its body is read as, and the registry's answer."""
-
-    request_type: type[RequestT]
-    answer: Callable[[Registry, RequestT], ResponseT]
-
-
-#: The four operations by name, the part of ``X-Amz-Target`` after the prefix.
-OPERATIONS: Final[Mapping[str, Operation[Any, Any]]] = {
-    "InitiateLayerUpload": Operation(InitiateLayerUploadRequest, Registry.initiate_layer_upload),
-    "UploadLayerPart": Operation(UploadLayerPartRequest, Registry.upload_layer_part),
-    "CompleteLayerUpload": Operation(CompleteLayerUploadRequest, Registry.complete_layer_upload),
-    "BatchCheckLayerAvailability": Operation(
-        BatchCheckLayerAvailabilityRequest, Registry.batch_check_layer_availability
-    ),
+#: How the reference registry answers each operation.
+ANSWERS: Final[Mapping[str, Callable[[Registry, Any], Response]]] = {
+    "InitiateLayerUpload": Registry.initiate_layer_upload,
+    "UploadLayerPart": Registry.upload_layer_part,
+    "CompleteLayerUpload": Registry.complete_layer_upload,
+    "BatchCheckLayerAvailability": Registry.batch_check_layer_availability,
 }
 
 
@@ -89,7 +69,7 @@ OPERATIONS: Final[Mapping[str, Operation[Any, Any]]] = {
 # Requests
 
 
-def _operation(target: str) -> Operation[Any, Any]:
+def _operation(target: str) -> Operation[Request, Response]:
     prefix, dot, name = target.partition(".")
     operation = OPERATIONS.get(name) if prefix == TARGET_PREFIX and dot else None
     if operation is None:
@@ -157,10 +137,10 @@ def parse_body(body: bytes) -> object:
 
 def _decode(
     target: str, body: bytes, grammar: RepositoryGrammar
-) -> tuple[Operation[Any, Any], Request]:
+) -> tuple[Operation[Request, Response], Request]:
     operation = _operation(target)
     obj = parse_in_place(body, operation.request_type, parse_body)
-    request: Request = operation.request_type.from_wire(
+    request = operation.request_type.from_wire(
         parse_body(body) if obj is None else obj, grammar=grammar
     )
     return operation, request
@@ -211,7 +191,7 @@ def handle(
     """
     try:
         operation, request = _decode(target, body, registry.grammar)
-        response = operation.answer(registry, request)
+        response = ANSWERS[operation.name](registry, request)
     except EcrError as error:
         return encode_error(error, request_id=request_id)
     return encode_response(response, request_id=request_id)
