@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import binascii
 import re
-import sys
 from collections.abc import Callable
 from typing import Final
 
@@ -38,7 +37,7 @@ def parse_in_place(
     member's value when it is strict base64: no escape, quote or control character.
     """
     blob = _shapes.blob_member(request_type)
-    if blob is None or sys.version_info < (3, 11):  # 3.10: no strict a2b_base64
+    if blob is None:
         return None
     member, shape = blob
     key = body.find(b'"' + member.encode("ascii") + b'"')

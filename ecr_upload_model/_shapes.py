@@ -186,10 +186,15 @@ else:  # pragma: no cover - Python 3.10 has no strict_mode
     # What strict mode accepts: whole quads of the alphabet, `=` only as the padding of
     # the last quad. A single-character class repeats without a backtracking stack (a
     # pattern of repeated groups runs out of memory on a 28 MB text).
-    _BASE64_ALPHABET = re.compile(r"[A-Za-z0-9+/]*={0,2}")
+    _BASE64_TEXT = re.compile(r"[A-Za-z0-9+/]*={0,2}")
+    _BASE64_BYTES = re.compile(rb"[A-Za-z0-9+/]*={0,2}")  # a view of a request body
 
-    def _b64decode(text: str) -> bytes:
-        if len(text) % 4 or _BASE64_ALPHABET.fullmatch(text) is None:
+    def _b64decode(text: str | memoryview) -> bytes:
+        if isinstance(text, str):
+            valid = _BASE64_TEXT.fullmatch(text) is not None
+        else:
+            valid = _BASE64_BYTES.fullmatch(text) is not None
+        if len(text) % 4 or not valid:
             raise binascii.Error("not strict base64")
         return binascii.a2b_base64(text)
 
