@@ -7,11 +7,45 @@ a mutant on per call, so a helper run only at import cannot be judged otherwise.
 
 from __future__ import annotations
 
+import hashlib
+import json
+from typing import Any
+
+import attrs
 import pytest
 
-from ecr_upload_model import InvalidParameterException, LayerAvailability, LayerFailureCode
-from ecr_upload_model._shapes import enum_text
-from ecr_upload_model.identifiers import RepositoryGrammar
+from ecr_upload_model import (
+    BatchCheckLayerAvailabilityResponse,
+    CompleteLayerUploadRequest,
+    EcrError,
+    InitiateLayerUploadRequest,
+    InvalidLayerPartException,
+    InvalidParameterException,
+    LayerAlreadyExistsException,
+    LayerAvailability,
+    LayerDigest,
+    LayerFailure,
+    LayerFailureCode,
+    Limits,
+    Registry,
+    RegistryId,
+    RepositoryGrammar,
+    RepositoryName,
+    RepositoryNotFoundException,
+    SerializationException,
+    UploadId,
+    UploadLayerPartRequest,
+    UploadNotFoundException,
+    UsageError,
+)
+from ecr_upload_model._shapes import Long, Text, enum_text, member, read, write
+from ecr_upload_model.limits import API_MAX_PART_BYTES, MAX_LONG
+from ecr_upload_model.operations import REPOSITORY_NAME
+from ecr_upload_model.registry import sequential_upload_ids
+from ecr_upload_model.wire import TARGET_PREFIX, handle, parse_body
+
+UPLOAD_ID = "0a1b2c3d-0000-4000-8000-000000000000"
+DIGEST = "sha256:" + "0" * 64
 
 
 @pytest.mark.parametrize("enum", [LayerAvailability, LayerFailureCode])
@@ -36,3 +70,302 @@ def test_enum_shape_refuses_another_text_naming_the_allowed_values() -> None:
     )
     with pytest.raises(InvalidParameterException, match="must be a LayerAvailability"):
         shape.validate("AVAILABLE", "layerAvailability")
+
+
+# ---------------------------------------------------------------------------------------
+# _shapes: the one reading mechanism, on a class it has never seen, and its messages
+
+
+@attrs.frozen(kw_only=True)
+class _Sample:
+    """A shape the package does not define: read() must work from the metadata alone."""
+
+    name: str = attrs.field(metadata=member("name", Text(lambda text, m, g: text, str)))
+    count: int | None = attrs.field(
+        default=None, metadata=member("count", Long(minimum=1), required=False)
+    )
+
+
+def test_any_class_declaring_members_is_read_and_written_by_the_one_mechanism() -> None:
+    sample = read(_Sample, {"name": "x", "count": 2, "other": 1})
+    assert (sample.name, sample.count) == ("x", 2)
+    assert write(sample) == {"name": "x", "count": 2}
+    assert read(_Sample, {"name": "y"}).count is None
+    with pytest.raises(InvalidParameterException, match=r"'name' failed .* 'must not be null'"):
+        read(_Sample, {"count": 2})
+    with pytest.raises(InvalidParameterException, match="greater than or equal to 1"):
+        read(_Sample, {"name": "x", "count": 0})
+    # A wrong JSON type after a constraint violation still answers first.
+    with pytest.raises(SerializationException, match="STRING_VALUE can not be converted"):
+        read(_Sample, {"count": "2"})
+
+
+@pytest.mark.parametrize(
+    ("shape_type", "obj", "message"),
+    [
+        (
+            UploadLayerPartRequest,
+            {"repositoryName": 5},
+            "NUMBER_VALUE can not be converted to a String",
+        ),
+        (
+            UploadLayerPartRequest,
+            {"layerPartBlob": True},
+            "TRUE_VALUE can not be converted to a Blob",
+        ),
+        (
+            UploadLayerPartRequest,
+            {"partFirstByte": False},
+            "FALSE_VALUE can not be converted to a Long",
+        ),
+        (
+            UploadLayerPartRequest,
+            {"partFirstByte": [1]},
+            "START_ARRAY can not be converted to a Long",
+        ),
+        (
+            UploadLayerPartRequest,
+            {"partFirstByte": float("nan")},
+            "nan can not be converted to a Long",
+        ),
+        (
+            UploadLayerPartRequest,
+            {"partFirstByte": 2**63},
+            "NUMBER_VALUE is out of the range of a Long",
+        ),
+        (
+            CompleteLayerUploadRequest,
+            {"layerDigests": {}},
+            "START_OBJECT can not be converted to a List",
+        ),
+        (LayerFailure, {"failureReason": 1.5}, "NUMBER_VALUE can not be converted to a String"),
+        (
+            BatchCheckLayerAvailabilityResponse,
+            {"layers": ["x"]},
+            "STRING_VALUE can not be converted to a Structure",
+        ),
+    ],
+)
+def test_wrong_json_type_is_named_by_its_token_and_the_shape(
+    shape_type: Any, obj: dict[str, object], message: str
+) -> None:
+    with pytest.raises(SerializationException) as refused:
+        shape_type.from_wire(obj)
+    assert refused.value.message == message
+
+
+def test_a_list_item_is_refused_under_the_list_members_name() -> None:
+    with pytest.raises(InvalidParameterException) as refused:
+        CompleteLayerUploadRequest.from_wire(
+            {"repositoryName": "a/b", "uploadId": UPLOAD_ID, "layerDigests": ["nope"]}
+        )
+    assert refused.value.member == "layerDigests"
+
+
+def test_typed_construction_is_refused_naming_the_member_and_the_type() -> None:
+    with pytest.raises(InvalidParameterException) as refused:
+        BatchCheckLayerAvailabilityResponse(layers=("x",), failures=())  # type: ignore[arg-type]
+    assert refused.value.message == (
+        "Invalid parameter at 'layers' failed to satisfy constraint: 'must be a Layer'"
+    )
+    with pytest.raises(InvalidParameterException, match=r"'failureReason' .* 'must be a str'"):
+        LayerFailure(
+            layer_digest="x",
+            failure_code=LayerFailureCode.MISSING_LAYER_DIGEST,
+            failure_reason=1,  # type: ignore[arg-type]
+        )
+
+
+def test_a_blob_of_exactly_the_maximum_may_be_built_in_python() -> None:
+    blob = memoryview(bytearray(API_MAX_PART_BYTES))
+    request = UploadLayerPartRequest(
+        repository_name=RepositoryName("a/b"),
+        upload_id=UploadId(UPLOAD_ID),
+        part_first_byte=0,
+        part_last_byte=API_MAX_PART_BYTES - 1,
+        layer_part_blob=blob,
+    )
+    assert request.layer_part_blob is blob
+
+
+def test_the_repository_name_shape_judges_by_the_grammar_it_is_given() -> None:
+    name = REPOSITORY_NAME.check("a__b", "repositoryName", RepositoryGrammar.OCI)
+    assert name == RepositoryName("a__b", grammar=RepositoryGrammar.OCI)
+    with pytest.raises(InvalidParameterException, match="regular expression"):
+        REPOSITORY_NAME.check("a__b", "repositoryName", RepositoryGrammar.SEED)
+
+
+# ---------------------------------------------------------------------------------------
+# errors: reading an error body back
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ([], "error body is not a JSON object"),
+        ({"__type": 1, "message": "m"}, "error body has no string __type and message"),
+        ({"__type": "NoSuchException", "message": "m"}, "unknown error code 'NoSuchException'"),
+        (
+            {"__type": "InvalidLayerPartException", "lastValidByteReceived": -1},
+            "lastValidByteReceived is not a PartSize",
+        ),
+    ],
+)
+def test_malformed_error_body_is_refused_saying_what_is_wrong(body: object, message: str) -> None:
+    with pytest.raises(SerializationException) as refused:
+        EcrError.from_wire(body)
+    assert refused.value.message == message
+
+
+def test_error_body_members_of_the_wrong_type_are_dropped_and_the_largest_long_kept() -> None:
+    kms = EcrError.from_wire({"__type": "KmsException", "message": "m", "kmsError": 5})
+    assert kms.to_wire() == {"__type": "KmsException", "message": "m"}
+    part = EcrError.from_wire(
+        {
+            "__type": "InvalidLayerPartException",
+            "message": "m",
+            "registryId": 5,
+            "uploadId": ["x"],
+            "lastValidByteReceived": MAX_LONG,
+        }
+    )
+    assert part.to_wire() == {
+        "__type": "InvalidLayerPartException",
+        "message": "m",
+        "lastValidByteReceived": MAX_LONG,
+    }
+
+
+def test_error_repr_names_its_class_and_message() -> None:
+    assert repr(InvalidLayerPartException("gap")) == "InvalidLayerPartException('gap')"
+
+
+# ---------------------------------------------------------------------------------------
+# wire and registry: what the messages say
+
+
+def test_unknown_operation_message_names_the_operation_or_the_foreign_target() -> None:
+    registry = Registry("123456789012")
+    for target, named in (
+        (f"{TARGET_PREFIX}.UploadLayerPart.x", "'UploadLayerPart.x'"),
+        ("Other_V1.UploadLayerPart", "'Other_V1.UploadLayerPart'"),
+    ):
+        _, _, body = handle(registry, target, b"{}")
+        assert json.loads(body)["message"] == (
+            f"The operation {named} is not known to this service"
+        )
+
+
+@pytest.mark.parametrize(
+    ("token", "message"),
+    [
+        (b"NaN", "NaN is not a JSON number"),
+        (b"-Infinity", "-Infinity is not a JSON number"),
+        (b"9" * 40, "NUMBER_VALUE is out of the range of a Long"),
+        (b"[" * 100_000, "The request body is nested too deeply"),
+    ],
+)
+def test_body_refusals_say_what_is_wrong(token: bytes, message: str) -> None:
+    with pytest.raises(SerializationException) as refused:
+        parse_body(b'{"x": ' + token + b"}")
+    assert refused.value.message == message
+
+
+def test_a_registry_of_the_oci_grammar_reads_its_names_over_the_wire() -> None:
+    registry = Registry("123456789012", grammar=RepositoryGrammar.OCI)
+    registry.create_repository("a__b")
+    status, _, _ = handle(
+        registry, f"{TARGET_PREFIX}.InitiateLayerUpload", b'{"repositoryName": "a__b"}'
+    )
+    assert status == 200
+
+
+def test_request_id_that_would_break_a_header_is_refused_naming_it() -> None:
+    with pytest.raises(UsageError, match=r"printable ASCII, not 'a\\nb'"):
+        handle(Registry("123456789012"), "x", b"{}", request_id="a\nb")
+
+
+def test_registry_refusals_name_the_repository_registry_and_upload() -> None:
+    registry = Registry("123456789012", upload_id_factory=sequential_upload_ids())
+    name = registry.create_repository("team/app")
+    with pytest.raises(RepositoryNotFoundException) as missing:
+        registry.initiate_layer_upload(
+            InitiateLayerUploadRequest(repository_name=RepositoryName("x/y"))
+        )
+    assert missing.value.message == (
+        "The repository with name 'x/y' does not exist in the registry with id '123456789012'"
+    )
+    other = RegistryId("210987654321")
+    with pytest.raises(RepositoryNotFoundException, match="registry with id '210987654321'"):
+        registry.initiate_layer_upload(
+            InitiateLayerUploadRequest(registry_id=other, repository_name=name)
+        )
+    part = UploadLayerPartRequest(
+        repository_name=name,
+        upload_id=UploadId(UPLOAD_ID),
+        part_first_byte=0,
+        part_last_byte=0,
+        layer_part_blob=b"x",
+    )
+    with pytest.raises(UploadNotFoundException) as unknown:
+        registry.upload_layer_part(part)
+    assert unknown.value.message == (
+        f"Upload '{UPLOAD_ID}' is not found in repository 'team/app' of registry '123456789012'"
+    )
+    complete = CompleteLayerUploadRequest(
+        repository_name=name, upload_id=UploadId(UPLOAD_ID), layer_digests=(LayerDigest(DIGEST),)
+    )
+    with pytest.raises(UploadNotFoundException, match="in repository 'team/app'"):
+        registry.complete_layer_upload(complete)
+
+
+def test_a_layer_already_held_is_refused_naming_it() -> None:
+    registry = Registry("123456789012", upload_id_factory=sequential_upload_ids())
+    name = registry.create_repository("team/app")
+    digest = LayerDigest.sha256(hashlib.sha256(b"x").hexdigest())
+
+    def push() -> None:
+        upload_id = registry.initiate_layer_upload(
+            InitiateLayerUploadRequest(repository_name=name)
+        ).upload_id
+        registry.upload_layer_part(
+            UploadLayerPartRequest(
+                repository_name=name,
+                upload_id=upload_id,
+                part_first_byte=0,
+                part_last_byte=0,
+                layer_part_blob=b"x",
+            )
+        )
+        registry.complete_layer_upload(
+            CompleteLayerUploadRequest(
+                repository_name=name, upload_id=upload_id, layer_digests=(digest,)
+            )
+        )
+
+    push()
+    with pytest.raises(LayerAlreadyExistsException) as held:
+        push()
+    assert held.value.message == (
+        f"The layer '{digest}' already exists in the repository 'team/app' "
+        "of registry '123456789012'"
+    )
+
+
+def test_sequential_ids_refuse_a_bad_start_and_their_end_saying_so() -> None:
+    with pytest.raises(UsageError, match="start must be a non-negative int, not -1"):
+        sequential_upload_ids(-1)
+    last = sequential_upload_ids(2**128 - 1)
+    last()
+    with pytest.raises(UsageError, match=r"exhausted \(128 bits\)"):
+        last()
+    registry = Registry("123456789012", upload_id_factory=lambda: UploadId(UPLOAD_ID))
+    name = registry.create_repository("team/app")
+    registry.initiate_layer_upload(InitiateLayerUploadRequest(repository_name=name))
+    with pytest.raises(UsageError, match=f"repeated {UPLOAD_ID}, an id in use"):
+        registry.initiate_layer_upload(InitiateLayerUploadRequest(repository_name=name))
+
+
+def test_limits_refuse_a_part_size_outside_the_part_bounds_saying_so() -> None:
+    with pytest.raises(UsageError, match="part_size must lie between min_part_bytes and max"):
+        Limits(part_size=1)
