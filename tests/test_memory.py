@@ -44,8 +44,11 @@ def _registry_with_upload() -> tuple[Registry, str]:
     return registry, upload_id
 
 
-def _part_body(upload_id: str, first: int, size: int, blob_text: str) -> bytes:
-    """The body botocore sends for a part (its members in the model's order)."""
+def _part_body(
+    upload_id: str, first: int, size: int, blob_text: str, *, blob_first: bool = False
+) -> bytes:
+    """The body botocore sends for a part (its members in the model's order), or one
+    with the blob before the other members."""
     head = json.dumps(
         {
             "repositoryName": "team/app",
@@ -54,6 +57,8 @@ def _part_body(upload_id: str, first: int, size: int, blob_text: str) -> bytes:
             "partLastByte": first + size - 1,
         }
     )
+    if blob_first:
+        return f'{{"layerPartBlob": "{blob_text}", {head[1:]}'.encode("ascii")
     return f'{head[:-1]}, "layerPartBlob": "{blob_text}"}}'.encode("ascii")
 
 
@@ -74,12 +79,13 @@ def traced() -> Iterator[None]:
         tracemalloc.stop()
 
 
+@pytest.mark.parametrize("blob_first", [False, True], ids=["blob last", "blob first"])
 def test_a_full_part_costs_its_decoded_bytes_and_a_small_constant_beyond_its_body(
-    full_part: tuple[bytes, str], traced: None
+    full_part: tuple[bytes, str], traced: None, blob_first: bool
 ) -> None:
     part, blob_text = full_part
     registry, upload_id = _registry_with_upload()
-    body = _part_body(upload_id, 0, len(part), blob_text)
+    body = _part_body(upload_id, 0, len(part), blob_text, blob_first=blob_first)
     tracemalloc.reset_peak()
     before, _ = tracemalloc.get_traced_memory()
 
