@@ -233,6 +233,8 @@ def test_escaped_lone_surrogate_in_a_name_is_refused_by_its_pattern() -> None:
         "YW-_",
         "YWJ",
         "YWI==",
+        "YWJj=",
+        "YWJj====",
         "=YWJj",
         "YWJjé",
         base64.b64encode(bytes(MB)).decode("ascii")[:-4] + "A A=",
