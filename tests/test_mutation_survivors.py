@@ -357,7 +357,7 @@ def test_sequential_ids_refuse_a_bad_start_and_their_end_saying_so() -> None:
         sequential_upload_ids(-1)
     last = sequential_upload_ids(2**128 - 1)
     last()
-    with pytest.raises(UsageError, match=r"exhausted \(128 bits\)"):
+    with pytest.raises(UsageError, match=r"^sequential upload ids are exhausted \(128 bits\)$"):
         last()
     registry = Registry("123456789012", upload_id_factory=lambda: UploadId(UPLOAD_ID))
     name = registry.create_repository("team/app")
@@ -367,5 +367,7 @@ def test_sequential_ids_refuse_a_bad_start_and_their_end_saying_so() -> None:
 
 
 def test_limits_refuse_a_part_size_outside_the_part_bounds_saying_so() -> None:
-    with pytest.raises(UsageError, match="part_size must lie between min_part_bytes and max"):
+    with pytest.raises(
+        UsageError, match=r"^part_size must lie between min_part_bytes and max_part_bytes$"
+    ):
         Limits(part_size=1)
