@@ -113,9 +113,9 @@ class Identifier(Generic[IdentifierT]):
         return rule.make(self.type_, decoded, member)
 
     def read(self, raw: object, member: str, grammar: RepositoryGrammar) -> object:
-        """``check(decode(raw))`` in one call: a request holds three identifiers."""
-        if type(raw) is not str:
-            raise _not_convertible(raw, "String")
+        """``check(decode(raw))`` in one call: a request holds three identifiers. The
+        rule refuses a value that is not a string; ``read()`` then asks ``decode`` for
+        the SerializationException that answers first."""
         rule = grammar.value if self.rule is None else self.rule
         return rule.make(self.type_, raw, member)
 

@@ -76,17 +76,15 @@ def test_enum_shape_refuses_another_text_naming_the_allowed_values() -> None:
 # _shapes: the one reading mechanism, on a class it has never seen, and its messages
 
 
-@attrs.frozen(kw_only=True)
-class _Sample:
-    """A shape the package does not define: read() must work from the metadata alone."""
-
-    name: str = attrs.field(metadata=member("name", Text(lambda text, m, g: text, str)))
-    count: int | None = attrs.field(
-        default=None, metadata=member("count", Long(minimum=1), required=False)
-    )
-
-
 def test_any_class_declaring_members_is_read_and_written_by_the_one_mechanism() -> None:
+    # Made here, not at import: a class read() has never seen, described by member().
+    @attrs.frozen(kw_only=True)
+    class _Sample:
+        name: str = attrs.field(metadata=member("name", Text(lambda text, m, g: text, str)))
+        count: int | None = attrs.field(
+            default=None, metadata=member("count", Long(minimum=1), required=False)
+        )
+
     sample = read(_Sample, {"name": "x", "count": 2, "other": 1})
     assert (sample.name, sample.count) == ("x", 2)
     assert write(sample) == {"name": "x", "count": 2}
@@ -122,6 +120,12 @@ def test_any_class_declaring_members_is_read_and_written_by_the_one_mechanism() 
             UploadLayerPartRequest,
             {"partFirstByte": [1]},
             "START_ARRAY can not be converted to a Long",
+        ),
+        (
+            # Not a JSON value at all: named by its Python type.
+            UploadLayerPartRequest,
+            {"partFirstByte": b"1"},
+            "bytes can not be converted to a Long",
         ),
         (
             UploadLayerPartRequest,
@@ -186,6 +190,21 @@ def test_a_blob_of_exactly_the_maximum_may_be_built_in_python() -> None:
         layer_part_blob=blob,
     )
     assert request.layer_part_blob is blob
+
+
+def test_a_blob_view_that_is_not_contiguous_bytes_is_refused_saying_so() -> None:
+    with pytest.raises(InvalidParameterException) as refused:
+        UploadLayerPartRequest(
+            repository_name=RepositoryName("a/b"),
+            upload_id=UploadId(UPLOAD_ID),
+            part_first_byte=0,
+            part_last_byte=1,
+            layer_part_blob=memoryview(b"abcd")[::2],
+        )
+    assert refused.value.message == (
+        "Invalid parameter at 'layerPartBlob' failed to satisfy constraint: "
+        "'must be a contiguous memoryview of bytes'"
+    )
 
 
 def test_the_repository_name_shape_judges_by_the_grammar_it_is_given() -> None:
