@@ -390,3 +390,23 @@ def test_limits_refuse_a_part_size_outside_the_part_bounds_saying_so() -> None:
         UsageError, match=r"^part_size must lie between min_part_bytes and max_part_bytes$"
     ):
         Limits(part_size=1)
+
+
+def test_a_body_that_is_not_an_object_is_named_by_its_token() -> None:
+    with pytest.raises(SerializationException) as refused:
+        UploadLayerPartRequest.from_wire([])
+    assert refused.value.message == "START_ARRAY can not be converted to a Structure"
+
+
+def test_a_later_blob_of_bad_base64_answers_before_an_earlier_constraint_naming_itself() -> None:
+    with pytest.raises(SerializationException) as refused:
+        UploadLayerPartRequest.from_wire(
+            {
+                "repositoryName": "Not/Valid",
+                "uploadId": UPLOAD_ID,
+                "partFirstByte": 0,
+                "partLastByte": 0,
+                "layerPartBlob": "!!!!",
+            }
+        )
+    assert refused.value.message == "'layerPartBlob' is not valid base64"
