@@ -180,7 +180,12 @@ class InvalidLayerPartException(EcrError, ValueError):
         cls, message: str | None, obj: Mapping[str, object]
     ) -> InvalidLayerPartException:
         # identifiers.py imports this module: a top-level import would be circular.
-        from .identifiers import RegistryId, RepositoryName, UploadId  # noqa: PLC0415
+        from .identifiers import (  # noqa: PLC0415
+            RegistryId,
+            RepositoryGrammar,
+            RepositoryName,
+            UploadId,
+        )
         from .limits import MAX_LONG  # noqa: PLC0415
 
         def text(name: str) -> str | None:
@@ -195,13 +200,20 @@ class InvalidLayerPartException(EcrError, ValueError):
         last = obj.get("lastValidByteReceived")
         if last is not None and not (type(last) is int and 0 <= last <= MAX_LONG):
             raise SerializationException("lastValidByteReceived is not a PartSize")
-        return cls(
-            message,
-            registry_id=None if registry_id is None else RegistryId(registry_id),
-            repository_name=None if repository_name is None else RepositoryName(repository_name),
-            upload_id=None if upload_id is None else UploadId(upload_id),
-            last_valid_byte_received=last,
-        )
+        try:
+            return cls(
+                message,
+                registry_id=None if registry_id is None else RegistryId(registry_id),
+                # Read by the wider grammar: a server may take OCI-style names.
+                repository_name=None
+                if repository_name is None
+                else RepositoryName(repository_name, grammar=RepositoryGrammar.OCI),
+                upload_id=None if upload_id is None else UploadId(upload_id),
+                last_valid_byte_received=last,
+            )
+        except InvalidParameterException as error:
+            # A body the server wrote wrong is unreadable, not the client's bad parameter.
+            raise SerializationException(f"error body member: {error.message}") from None
 
 
 class LimitExceededException(EcrError):

@@ -225,11 +225,21 @@ def test_error_body_without_a_message_gets_the_default_message() -> None:
         {"__type": "InvalidLayerPartException", "message": "?", "lastValidByteReceived": True},
         {"__type": "InvalidLayerPartException", "message": "?", "lastValidByteReceived": 2**63},
         {"__type": "InvalidLayerPartException", "message": "?", "lastValidByteReceived": "9"},
+        {"__type": "InvalidLayerPartException", "message": "?", "registryId": "12345"},
+        {"__type": "InvalidLayerPartException", "message": "?", "uploadId": "not-a-uuid"},
+        {"__type": "InvalidLayerPartException", "message": "?", "repositoryName": "A"},
     ],
 )
 def test_malformed_error_body_is_a_serialization_exception(body: dict[str, object]) -> None:
     with pytest.raises(SerializationException):
         EcrError.from_wire(body)
+
+
+def test_error_body_names_a_repository_by_either_grammar() -> None:
+    body = {"__type": "InvalidLayerPartException", "message": "?", "repositoryName": "a__b"}
+    error = EcrError.from_wire(body)
+    assert isinstance(error, InvalidLayerPartException)
+    assert str(error.repository_name) == "a__b"
 
 
 @pytest.mark.parametrize("body", [[], "UploadNotFoundException", None, 400])
