@@ -6,15 +6,22 @@ operation is read by this one mechanism.
 Reading has two passes, in the order ECR answers (reference sheet, section 7): first
 the JSON type of every member (SerializationException), then the constraints of every
 member in the shape's member order (InvalidParameterException).
+
+A server reads every request, so :func:`read` runs a reader generated once per class
+from the same shapes (as attrs generates ``__init__``): straight-line code that builds
+the value of an object every member of which is valid, and hands any other object to
+the member-by-member reader, which finds the error ECR would answer.
 """
 
 from __future__ import annotations
 
 import binascii
 import enum
+import itertools
+import linecache
 import math
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Final, Generic, NamedTuple, Protocol, TypeVar
 
 import attrs
@@ -24,6 +31,11 @@ from .identifiers import IdentifierT, RepositoryGrammar, TextRule
 from .limits import MAX_LONG
 
 MIN_LONG: Final = -(2**63)
+
+#: How many identifiers of one member a generated reader keeps (equal texts give one
+#: shared value): enough for a busy server's uploads, little memory (at most 256 KiB of
+#: names of 256 characters). The package's own choice, not ECR's.
+MAX_KEPT_IDENTIFIERS: Final = 1024
 
 T = TypeVar("T")
 
@@ -66,6 +78,56 @@ class Shape(Protocol):
     def validate(self, value: object, member: str) -> None:
         """Refuses a typed value built in Python that breaks the shape."""
 
+    def accept(self, raw: str, value: str, member: str, source: Source) -> list[str]:
+        """Source lines of a generated reader: they set the variable ``value`` to the
+        typed value of the JSON value in the variable ``raw`` (never ``None``) when the
+        member is valid, and run ``source.refuse`` otherwise."""
+
+
+@attrs.define
+class Source:
+    """What a generated reader's lines refer to: the constants they name, the grammar
+    repository names are read by, and the statement that refuses the fast path."""
+
+    grammar: RepositoryGrammar
+    constants: dict[str, object] = attrs.Factory(dict)
+    #: Hands the whole object to the member-by-member reader, which answers its error.
+    refuse: str = "return _read_member_by_member(_cls, obj, _grammar)"
+    _numbers: Iterator[int] = attrs.Factory(itertools.count)
+
+    def name(self, constant: object) -> str:
+        """A name the generated code can use for ``constant``."""
+        name = self.fresh("c")
+        self.constants[name] = constant
+        return name
+
+    def fresh(self, stem: str) -> str:
+        """A variable name no other line uses."""
+        return f"_{stem}{next(self._numbers)}"
+
+
+def _indent(lines: list[str], spaces: int = 4) -> list[str]:
+    return [" " * spaces + line for line in lines]
+
+
+def _accept_by_reading(
+    shape: Shape, raw: str, value: str, member: str, source: Source
+) -> list[str]:
+    """The lines of a shape with no faster form: its own decode and check."""
+    decode, check = source.name(shape.decode), source.name(shape.check)
+    return [
+        "try:",
+        f"    {value} = {check}({decode}({raw}, {member!r}), {member!r}, _grammar)",
+        f"except {source.name(EcrError)}:",
+        f"    {source.refuse}",
+    ]
+
+
+def _slot_setter(cls: type, field: str) -> Callable[[object, object], None]:
+    """Sets a field of a frozen slotted class (as ``object.__setattr__``, but faster)."""
+    setter: Callable[[object, object], None] = vars(cls)[field].__set__
+    return setter
+
 
 @attrs.frozen
 class Text:
@@ -94,6 +156,9 @@ class Text:
             # A plain text is its own value: ``build`` holds its rule (a length, say).
             self.build(value, member, RepositoryGrammar.SEED)
 
+    def accept(self, raw: str, value: str, member: str, source: Source) -> list[str]:
+        return _accept_by_reading(self, raw, value, member, source)
+
 
 @attrs.frozen
 class Identifier(Generic[IdentifierT]):
@@ -112,19 +177,35 @@ class Identifier(Generic[IdentifierT]):
         rule = grammar.value if self.rule is None else self.rule
         return rule.make(self.type_, decoded, member)
 
-    def read(self, raw: object, member: str, grammar: RepositoryGrammar) -> object:
-        """``check(decode(raw))`` in one call: a request holds three identifiers. The
-        rule refuses a value that is not a string; ``read()`` then asks ``decode`` for
-        the SerializationException that answers first."""
-        rule = grammar.value if self.rule is None else self.rule
-        return rule.make(self.type_, raw, member)
-
     def encode(self, value: Any) -> object:
         return str(value)
 
     def validate(self, value: object, member: str) -> None:
         if not isinstance(value, self.type_):
             raise InvalidParameterException.constraint(member, f"must be a {self.type_.__name__}")
+
+    def accept(self, raw: str, value: str, member: str, source: Source) -> list[str]:
+        # What ``check`` does, inline: the rule's lengths, its pattern, the value. The
+        # values are kept (a server reads one registry id, name and upload id in part
+        # after part), as many as MAX_KEPT_IDENTIFIERS, then forgotten all at once.
+        rule = source.grammar.value if self.rule is None else self.rule
+        low = "" if rule.min_length is None else f"{rule.min_length} <= "
+        high = "" if rule.max_length is None else f" <= {rule.max_length}"
+        length = f" and {low}len({raw}){high}" if low or high else ""
+        kept: dict[str, IdentifierT] = {}
+        kept_name = source.name(kept)
+        return [
+            f"if type({raw}) is str and ({value} := {kept_name}.get({raw})) is not None:",
+            "    pass",
+            f"elif type({raw}) is str{length} and {source.name(rule.linear.fullmatch)}({raw}):",
+            f"    {value} = _new({source.name(self.type_)})",
+            f"    {source.name(_slot_setter(self.type_, 'value'))}({value}, {raw})",
+            f"    if len({kept_name}) >= {MAX_KEPT_IDENTIFIERS}:",
+            f"        {kept_name}.clear()",
+            f"    {kept_name}[{raw}] = {value}",
+            "else:",
+            f"    {source.refuse}",
+        ]
 
 
 @attrs.frozen
@@ -162,6 +243,16 @@ class Long:
                 member, f"must be less than or equal to {MAX_LONG}"
             )
         self.check(value, member, RepositoryGrammar.SEED)
+
+    def accept(self, raw: str, value: str, member: str, source: Source) -> list[str]:
+        # ``type() is int``: a bool is an int in Python but `true` in JSON.
+        low = MIN_LONG if self.minimum is None else max(MIN_LONG, self.minimum)
+        return [
+            f"if type({raw}) is int and {low} <= {raw} <= {MAX_LONG}:",
+            f"    {value} = {raw}",
+            "else:",
+            f"    {source.refuse}",
+        ]
 
 
 class _Oversized(enum.Enum):
@@ -260,6 +351,21 @@ class Blob:
                 member, f"must have length less than or equal to {self.maximum}"
             )
 
+    def accept(self, raw: str, value: str, member: str, source: Source) -> list[str]:
+        return [
+            f"if type({raw}) is str and len({raw}) <= {self.max_text_length}:",
+            "    try:",
+            f"        {value} = {source.name(_b64decode)}({raw})",
+            "    except ValueError:",
+            f"        {source.refuse}",
+            f"elif type({raw}) is {source.name(DecodedInPlace)}:",
+            f"    {value} = {raw}.data",
+            "else:",
+            f"    {source.refuse}",
+            f"if len({value}) > {self.maximum}:",
+            f"    {source.refuse}",
+        ]
+
 
 @attrs.frozen
 class List:
@@ -298,6 +404,19 @@ class List:
         for item in value:
             self.item.validate(item, member)
 
+    def accept(self, raw: str, value: str, member: str, source: Source) -> list[str]:
+        item, item_value = source.fresh("item"), source.fresh("value")
+        return [
+            f"if type({raw}) is list and {self.min_items} <= len({raw}) <= {self.max_items}:",
+            f"    {value} = []",
+            f"    for {item} in {raw}:",
+            *_indent(self.item.accept(item, item_value, member, source), 8),
+            f"        {value}.append({item_value})",
+            f"    {value} = tuple({value})",
+            "else:",
+            f"    {source.refuse}",
+        ]
+
 
 @attrs.frozen
 class Structure:
@@ -315,6 +434,9 @@ class Structure:
 
     def encode(self, value: Any) -> object:
         return write(value)
+
+    def accept(self, raw: str, value: str, member: str, source: Source) -> list[str]:
+        return _accept_by_reading(self, raw, value, member, source)
 
     def validate(self, value: object, member: str) -> None:
         if not isinstance(value, self.type_):
@@ -342,10 +464,9 @@ def validate_member(instance: Any, attribute: attrs.Attribute[Any], value: Any) 
 class _Member(NamedTuple):
     field: str
     wire: str
+    shape: Shape
     decode: Callable[[object, str], object]
     check: Callable[[Any, str, RepositoryGrammar], object]
-    #: The shape's ``read`` where it has one: ``check(decode(raw))`` in one call.
-    read: Callable[[object, str, RepositoryGrammar], object] | None
     encode: Callable[[Any], object]
     required: bool
 
@@ -361,9 +482,9 @@ def _members(cls: type) -> tuple[_Member, ...]:
             _Member(
                 field.name,
                 field.metadata["wire"],
+                field.metadata["shape"],
                 field.metadata["shape"].decode,
                 field.metadata["shape"].check,
-                getattr(field.metadata["shape"], "read", None),
                 field.metadata["shape"].encode,
                 field.metadata["required"],
             )
@@ -383,9 +504,60 @@ def read(cls: type[T], obj: object, grammar: RepositoryGrammar = RepositoryGramm
     A member given as JSON ``null`` counts as absent. Members the shape does not name
     are ignored, as AWS JSON services ignore them.
     """
+    reader: Callable[[object], T] = _READERS.get((cls, id(grammar))) or _generate_reader(
+        cls, grammar
+    )
+    return reader(obj)
+
+
+#: The generated reader of each class and repository grammar, by the grammar's id (an
+#: Enum member hashes in Python code, which would cost a tenth of a request's read).
+_READERS: dict[tuple[type, int], Callable[[object], Any]] = {}
+
+
+def _generate_reader(cls: type[T], grammar: RepositoryGrammar) -> Callable[[object], T]:
+    """The reader of ``cls``: each member's ``accept`` lines in member order, then the
+    instance. It answers exactly as :func:`_read_member_by_member` (a property test
+    holds them to it), which it calls for every object it does not accept."""
+    source = Source(grammar)
+    lines = ["def reader(obj):", "    if type(obj) is not dict:", f"        {source.refuse}"]
+    lines.append("    get = obj.get")
+    members = _members(cls)
+    for index, m in enumerate(members):
+        raw, value = f"raw{index}", f"value{index}"
+        accept = m.shape.accept(raw, value, m.wire, source)
+        lines.append(f"    {raw} = get({m.wire!r})")
+        if m.required:  # a missing one is not of the shape's JSON type: refused
+            lines += _indent(accept)
+        else:
+            lines += [f"    if {raw} is None:", f"        {value} = None", "    else:"]
+            lines += _indent(accept, 8)
+    lines.append("    instance = _new(_cls)")
+    for index, m in enumerate(members):
+        lines.append(f"    {source.name(_slot_setter(cls, m.field))}(instance, value{index})")
+    lines.append("    return instance")
+    namespace: dict[str, Any] = {
+        **source.constants,
+        "_cls": cls,
+        "_grammar": grammar,
+        "_new": _new,
+        "_read_member_by_member": _read_member_by_member,
+    }
+    text = "\n".join(lines)
+    filename = f"<ecr_upload_model reader of {cls.__qualname__}, {grammar.name} grammar>"
+    linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)  # tracebacks
+    # The text is made of the shapes alone: no byte of any input is ever part of it.
+    exec(compile(text, filename, "exec"), namespace)
+    reader: Callable[[object], T] = namespace["reader"]
+    _READERS[(cls, id(grammar))] = reader
+    return reader
+
+
+def _read_member_by_member(cls: type[T], obj: object, grammar: RepositoryGrammar) -> T:
+    """:func:`read`, one member at a time: the reader of an object with an error."""
     if type(obj) is not dict:
         raise SerializationException(f"{_token(obj)} can not be converted to a Structure")
-    members = _MEMBERS.get(cls) or _members(cls)
+    members = _members(cls)
     get = obj.get
     instance = _new(cls)
     # One pass reads and checks each member in turn; when one is refused, the members
@@ -395,10 +567,7 @@ def read(cls: type[T], obj: object, grammar: RepositoryGrammar = RepositoryGramm
         raw = get(m.wire)
         try:
             if raw is not None:
-                if m.read is not None:
-                    value = m.read(raw, m.wire, grammar)
-                else:
-                    value = m.check(m.decode(raw, m.wire), m.wire, grammar)
+                value = m.check(m.decode(raw, m.wire), m.wire, grammar)
             elif m.required:
                 raise InvalidParameterException.constraint(m.wire, "must not be null")
             else:

@@ -68,6 +68,8 @@ FREE_TEXT = Text(lambda text, member, grammar: text, str)
 class _Wire:
     """``from_wire`` and ``to_wire`` through the member shapes of the class's fields."""
 
+    __slots__ = ()  # the attrs classes are slotted: no ``__dict__`` from their base
+
     @classmethod
     def from_wire(
         cls: type[Self], obj: object, *, grammar: RepositoryGrammar = RepositoryGrammar.SEED

@@ -15,6 +15,7 @@ import math
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+import attrs
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -41,6 +42,7 @@ from ecr_upload_model import (
     UploadLayerPartRequest,
     UploadLayerPartResponse,
 )
+from ecr_upload_model._shapes import _READERS, MAX_KEPT_IDENTIFIERS, _read_member_by_member
 from ecr_upload_model.limits import (
     API_MAX_PART_BYTES,
     MAX_BATCHED_DIGEST_LENGTH,
@@ -69,6 +71,7 @@ REGISTRY = "123456789012"
 NAME = "team/app"
 UPLOAD = "0a1b2c3d-0000-4000-8000-000000000000"
 DIGEST = "sha256:" + "ab" * 32
+SEED = RepositoryGrammar.SEED
 
 
 def constraint(member: str, text: str) -> str:
@@ -208,6 +211,132 @@ def test_typed_value_reads_back_from_its_wire_form_through_json(
     value = data.draw(values)
     wire = json.loads(json.dumps(value.to_wire()))
     assert type(value).from_wire(wire) == value
+
+
+# ---------------------------------------------------------------------------------------
+# The generated readers answer exactly as the member-by-member reader
+
+#: JSON values near and far from valid members: wrong types, invalid identifiers of
+#: every rule (both grammars), values valid for another member, nulls.
+near_values = st.one_of(
+    st.recursive(
+        st.none() | st.booleans() | st.integers(-(2**64), 2**64) | st.floats() | st.text(),
+        lambda children: (
+            st.lists(children, max_size=3)
+            | st.dictionaries(st.text(max_size=5), children, max_size=3)
+        ),
+        max_leaves=6,
+    ),
+    invalid_registry_ids().map(lambda pair: pair[1]),
+    invalid_repository_names(RepositoryGrammar.OCI).map(lambda pair: pair[1]),
+    invalid_upload_ids().map(lambda pair: pair[1]),
+    st.sampled_from([REGISTRY, NAME, "a__b", UPLOAD, DIGEST, "YWJj", "YWJj=", 0, -1, MAX_LONG]),
+    st.sampled_from([2**63, [DIGEST], [DIGEST, 1], {"layerDigest": DIGEST}]),
+)
+
+
+def answer(read: Callable[[], object]) -> object:
+    """What a read gives: its value, or its error's type and message."""
+    try:
+        return read()
+    except EcrError as error:
+        return type(error), error.message
+
+
+@pytest.mark.parametrize("values", TYPED)
+@given(data=st.data(), grammar=st.sampled_from(RepositoryGrammar))
+def test_generated_reader_answers_as_the_member_by_member_reader(
+    values: st.SearchStrategy[Any], data: st.DataObject, grammar: RepositoryGrammar
+) -> None:
+    value = data.draw(values)
+    cls = type(value)
+    obj = json.loads(json.dumps(value.to_wire()))
+    names = st.sampled_from([field.metadata["wire"] for field in attrs.fields(cls)])
+    # One or two changes: more would leave the fast path to the other reader every time.
+    for name, changed in data.draw(st.lists(st.tuples(names, near_values), max_size=2)):
+        obj[name] = changed
+    if data.draw(st.booleans(), "remove one"):
+        obj.pop(data.draw(names, "removed"), None)
+    expected = answer(lambda: _read_member_by_member(cls, obj, grammar))
+    # Twice: the second read finds the identifiers the first one kept.
+    assert answer(lambda: cls.from_wire(obj, grammar=grammar)) == expected
+    assert answer(lambda: cls.from_wire(obj, grammar=grammar)) == expected
+
+
+#: Values at the edges of the rules, each put in every member of every class in turn.
+EDGE_VALUES: list[object] = [
+    *(-1, 0, 1, MAX_LONG, MAX_LONG + 1, -(2**63), -(2**63) - 1, True, 1.0, math.nan, None),
+    *("", "a", "ab", "a" * 256, "a" * 257, REGISTRY, REGISTRY + "0", REGISTRY[1:], NAME),
+    *("a__b", "Team/app", "team//app", UPLOAD, UPLOAD.upper(), UPLOAD + "0", DIGEST),
+    *("sha256:", "YWJj", "YWJj=", "YW Jj", "YWJ", "AVAILABLE", "InvalidLayerDigest", "x" * 1001),
+    *([], [DIGEST], [DIGEST] * MAX_LAYER_DIGESTS, [DIGEST] * (MAX_LAYER_DIGESTS + 1), [None]),
+    *([1], {}, {"layerDigest": DIGEST}),
+]
+
+
+@pytest.mark.parametrize("values", TYPED)
+@given(data=st.data())
+def test_generated_reader_answers_as_the_other_at_every_edge_of_every_member(
+    values: st.SearchStrategy[Any], data: st.DataObject
+) -> None:
+    value = data.draw(values)
+    cls = type(value)
+    valid = json.loads(json.dumps(value.to_wire()))
+    for name in [field.metadata["wire"] for field in attrs.fields(cls)]:
+        was = valid.get(name)
+        edges = [*EDGE_VALUES]
+        if isinstance(was, list) and was:  # the member's own items, too few and too many
+            edges += [was[:1] * (MAX_LAYER_DIGESTS + 1), [*was, None], [*was, {}]]
+        for edge in edges:
+            obj = {**valid, name: edge}
+            expected = answer(lambda o=obj: _read_member_by_member(cls, o, SEED))  # type: ignore[misc]
+            assert answer(lambda o=obj: cls.from_wire(o)) == expected, (name, edge)  # type: ignore[misc]
+
+
+@given(body=near_values)
+def test_generated_reader_of_a_body_that_is_not_an_object_answers_as_the_other(
+    body: object,
+) -> None:
+    expected = answer(lambda: _read_member_by_member(UploadLayerPartRequest, body, SEED))
+    assert answer(lambda: UploadLayerPartRequest.from_wire(body)) == expected
+
+
+def test_a_kept_identifier_is_still_refused_as_another_json_type() -> None:
+    UploadLayerPartRequest.from_wire(part_wire())  # keeps "123456789012" ...
+    error = refusal(lambda: UploadLayerPartRequest.from_wire(part_wire(registryId=int(REGISTRY))))
+    assert isinstance(error, SerializationException)
+    assert error.message == "NUMBER_VALUE can not be converted to a String"
+
+
+def test_a_name_kept_by_the_oci_reader_is_refused_by_the_seed_reader() -> None:
+    wire = {"repositoryName": "a__b"}
+    oci = InitiateLayerUploadRequest.from_wire(wire, grammar=RepositoryGrammar.OCI)
+    assert str(oci.repository_name) == "a__b"
+    error = refusal(lambda: InitiateLayerUploadRequest.from_wire(wire))
+    assert isinstance(error, InvalidParameterException)
+
+
+def test_readers_keep_at_most_max_kept_identifiers_of_each_member() -> None:
+    count = 3 * MAX_KEPT_IDENTIFIERS + 1
+    for index in range(count):
+        name, upload = f"team/app-{index}", f"{index:08x}-0000-4000-8000-000000000000"
+        wire = part_wire(registryId=f"{index:012d}", repositoryName=name, uploadId=upload)
+        request = UploadLayerPartRequest.from_wire(wire)
+        assert (str(request.repository_name), str(request.upload_id)) == (name, upload)
+    reader = _READERS[(UploadLayerPartRequest, id(SEED))]
+    kept = [
+        value
+        for name, value in reader.__globals__.items()
+        if type(value) is dict and name != "__builtins__"
+    ]
+    assert len(kept) == 3  # registryId, repositoryName, uploadId
+    assert all(0 < len(values) <= MAX_KEPT_IDENTIFIERS for values in kept)
+
+
+def test_equal_identifiers_read_twice_are_equal_values() -> None:
+    first, second = (UploadLayerPartRequest.from_wire(part_wire()) for _ in range(2))
+    assert first == second
+    assert hash(first.upload_id) == hash(second.upload_id)
 
 
 @pytest.mark.parametrize("name", ["a__b", "a--b", "team/a---b.c_d"])
