@@ -24,11 +24,15 @@ settings.register_profile("thorough", max_examples=2000, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 
-@pytest.fixture(autouse=True, scope="session")
+@pytest.fixture(autouse=True)
 def _readers_made_by_the_code_under_test() -> None:
-    """mutmut (``nox -s mutation``) runs a mutant's tests in a fork of a process that has
-    run them all once: it forgets the readers and member tables made before the fork, so
-    that the mutant's shapes make them again."""
+    """Under mutmut (``nox -s mutation``), each test reads with readers it makes itself.
+
+    The readers and member tables are made once per process; mutmut runs the tests of
+    a mutant in a fork of a process that made them already, and gives a function only
+    the tests that called it. Forgotten before each test, they are made by the mutant's
+    shapes, and every test that reads is a test of them.
+    """
     if "MUTANT_UNDER_TEST" in os.environ:
         _shapes._READERS.clear()
         _shapes._MEMBERS.clear()

@@ -13,7 +13,7 @@ import functools
 import json
 import math
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import attrs
 import pytest
@@ -41,6 +41,7 @@ from ecr_upload_model import (
     UploadId,
     UploadLayerPartRequest,
     UploadLayerPartResponse,
+    _shapes,
 )
 from ecr_upload_model._shapes import _READERS, MAX_KEPT_IDENTIFIERS, _read_member_by_member
 from ecr_upload_model.limits import (
@@ -49,6 +50,7 @@ from ecr_upload_model.limits import (
     MAX_LAYER_DIGESTS,
     MAX_LONG,
 )
+from ecr_upload_model.operations import TARGET_PREFIX
 from ecr_upload_model.strategies import (
     Violation,
     batch_check_layer_availability_requests,
@@ -63,6 +65,7 @@ from ecr_upload_model.strategies import (
     upload_ids,
     upload_layer_part_requests,
 )
+from ecr_upload_model.wire import decode_request
 
 T = TypeVar("T")
 Wire = dict[str, object]
@@ -291,6 +294,54 @@ def test_generated_reader_answers_as_the_other_at_every_edge_of_every_member(
             obj = {**valid, name: edge}
             expected = answer(lambda o=obj: _read_member_by_member(cls, o, SEED))  # type: ignore[misc]
             assert answer(lambda o=obj: cls.from_wire(o)) == expected, (name, edge)  # type: ignore[misc]
+
+
+def _never_called(*arguments: object) -> NoReturn:
+    raise AssertionError(f"the member-by-member reader read {arguments}")
+
+
+@pytest.mark.parametrize("values", TYPED)
+@given(data=st.data())
+def test_a_valid_object_is_read_by_its_generated_reader_alone(
+    values: st.SearchStrategy[Any], data: st.DataObject
+) -> None:
+    value = data.draw(values)
+    wire = json.loads(json.dumps(value.to_wire()))
+    with pytest.MonkeyPatch.context() as patch:  # readers made anew, with no way out
+        patch.setattr(_shapes, "_READERS", {})
+        patch.setattr(_shapes, "_read_member_by_member", _never_called)
+        assert type(value).from_wire(wire) == value
+
+
+def test_a_blob_decoded_in_place_is_read_by_the_generated_reader_alone() -> None:
+    body = json.dumps(part_wire()).encode()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(_shapes, "_READERS", {})
+        patch.setattr(_shapes, "_read_member_by_member", _never_called)
+        request = decode_request(f"{TARGET_PREFIX}.UploadLayerPart", body)
+    assert request == UploadLayerPartRequest.from_wire(part_wire())
+
+
+def test_a_reader_and_a_member_table_are_made_once_per_class_and_grammar() -> None:
+    for grammar in RepositoryGrammar:
+        InitiateLayerUploadRequest.from_wire({"repositoryName": NAME}, grammar=grammar)
+    seed, oci = (
+        _READERS[(InitiateLayerUploadRequest, id(grammar))] for grammar in RepositoryGrammar
+    )
+    assert callable(seed)
+    assert seed is not oci
+    InitiateLayerUploadRequest.from_wire({"repositoryName": NAME})
+    assert _READERS[(InitiateLayerUploadRequest, id(SEED))] is seed
+    assert _shapes._members(Layer) is _shapes._members(Layer) is _shapes._MEMBERS[Layer]
+
+
+def test_the_member_by_member_reader_accepts_a_blob_of_the_api_maximum() -> None:
+    # The generated reader answers a valid object alone; this is the other one's rule.
+    wire = part_wire(
+        partLastByte=API_MAX_PART_BYTES - 1, layerPartBlob=b64(bytes(API_MAX_PART_BYTES))
+    )
+    request = _read_member_by_member(UploadLayerPartRequest, wire, SEED)
+    assert len(request.layer_part_blob) == API_MAX_PART_BYTES
 
 
 @given(body=near_values)
