@@ -356,9 +356,10 @@ def _check_reachable(session: UploadSession) -> None:
             "an upload without parts holds nothing and is not completed",
         ),
         (parts == 0 or 1 <= latest <= limits.max_part_bytes, "the latest part fits the limits"),
+        # Before the byte counts, which refuse such a session too, with a vaguer reason.
+        (parts >= 2 or not small, "a small part before the latest needs two parts"),
         (parts == 0 or fewest_earlier_bytes <= earlier_bytes, "earlier parts hold enough bytes"),
         (parts == 0 or earlier_bytes <= most_earlier_bytes, "earlier parts fit the limits"),
-        (parts >= 2 or not small, "a small part before the latest needs two parts"),
         (not (session.completed and small), "a completed upload has no small part before its last"),
         (limits.max_parts is None or parts <= limits.max_parts, "the parts fit the quota"),
         (
