@@ -410,3 +410,352 @@ def test_a_later_blob_of_bad_base64_answers_before_an_earlier_constraint_naming_
             }
         )
     assert refused.value.message == "'layerPartBlob' is not valid base64"
+
+
+# ---------------------------------------------------------------------------------------
+# session and errors: messages and rules no test read
+#
+# UploadSession is imported in the tests, not above: this section only appends to the file.
+
+REGISTRY_ID = "123456789012"
+OTHER_UPLOAD_ID = "ffffffff-ffff-4fff-bfff-ffffffffffff"
+#: Parts of 4 to 16 bytes keep the sessions small.
+TINY = Limits(max_part_bytes=16, min_part_bytes=4, part_size=8)
+#: The message of a session no transitions reach: the rule broken, then the counts.
+UNREACHABLE = "no upload reaches this session: the rule '{}' fails for {}"
+
+
+@pytest.mark.parametrize(
+    ("limits", "progress", "message"),
+    [
+        (
+            TINY,
+            {"part_count": -1},
+            UNREACHABLE.format("counts are not negative", "-1 parts, 0 bytes, the latest of 0"),
+        ),
+        (
+            TINY,
+            {"last_byte_received": 0, "part_count": 1, "latest_part_size": -1},
+            UNREACHABLE.format("counts are not negative", "1 parts, 1 bytes, the latest of -1"),
+        ),
+        (
+            TINY,
+            {"last_byte_received": 4},
+            UNREACHABLE.format(
+                "an upload without parts holds nothing and is not completed",
+                "0 parts, 5 bytes, the latest of 0",
+            ),
+        ),
+        (
+            TINY,
+            {"last_byte_received": 0, "part_count": 1},
+            UNREACHABLE.format(
+                "the latest part fits the limits", "1 parts, 1 bytes, the latest of 0"
+            ),
+        ),
+        (
+            # One part, larger than what the upload holds.
+            TINY,
+            {"last_byte_received": 2, "part_count": 1, "latest_part_size": 5},
+            UNREACHABLE.format(
+                "earlier parts hold enough bytes", "1 parts, 3 bytes, the latest of 5"
+            ),
+        ),
+        (
+            TINY,
+            {"last_byte_received": 17, "part_count": 2, "latest_part_size": 1},
+            UNREACHABLE.format(
+                "earlier parts fit the limits", "2 parts, 18 bytes, the latest of 1"
+            ),
+        ),
+        (
+            TINY,
+            {
+                "last_byte_received": 4,
+                "part_count": 1,
+                "latest_part_size": 5,
+                "has_small_part_before_latest": True,
+            },
+            UNREACHABLE.format(
+                "a small part before the latest needs two parts",
+                "1 parts, 5 bytes, the latest of 5",
+            ),
+        ),
+        (
+            TINY,
+            {
+                "last_byte_received": 1,
+                "part_count": 2,
+                "latest_part_size": 1,
+                "has_small_part_before_latest": True,
+                "layer_digest": LayerDigest(DIGEST),
+            },
+            UNREACHABLE.format(
+                "a completed upload has no small part before its last",
+                "2 parts, 2 bytes, the latest of 1",
+            ),
+        ),
+        (
+            attrs.evolve(TINY, max_parts=1),
+            {"last_byte_received": 4, "part_count": 2, "latest_part_size": 1},
+            UNREACHABLE.format("the parts fit the quota", "2 parts, 5 bytes, the latest of 1"),
+        ),
+        (
+            attrs.evolve(TINY, max_layer_bytes=2),
+            {"last_byte_received": 2, "part_count": 1, "latest_part_size": 3},
+            UNREACHABLE.format("the layer fits the quota", "1 parts, 3 bytes, the latest of 3"),
+        ),
+    ],
+)
+def test_session_no_upload_reaches_is_refused_naming_the_rule_it_breaks(
+    limits: Limits, progress: dict[str, Any], message: str
+) -> None:
+    from ecr_upload_model import UploadSession
+
+    with pytest.raises(UsageError) as refused:
+        UploadSession(
+            registry_id=RegistryId(REGISTRY_ID),
+            repository_name=RepositoryName("team/app"),
+            upload_id=UploadId(UPLOAD_ID),
+            limits=limits,
+            **progress,
+        )
+    assert str(refused.value) == message
+
+
+@pytest.mark.parametrize(
+    ("limits", "held", "request_", "wire"),
+    [
+        (
+            attrs.evolve(TINY, max_parts=1),
+            [b"abcd"],
+            {"part_first_byte": 4, "part_last_byte": 5, "layer_part_blob": b"ef"},
+            {
+                "__type": "LimitExceededException",
+                "message": "The upload already holds 1 parts, the most a layer may have",
+            },
+        ),
+        (
+            attrs.evolve(TINY, max_layer_bytes=5),
+            [],
+            {"part_first_byte": 0, "part_last_byte": 5, "layer_part_blob": b"abcdef"},
+            {
+                "__type": "LimitExceededException",
+                "message": "The part would make the layer 6 bytes, over the maximum 5",
+            },
+        ),
+        (
+            # No registryId: the message names the session's registry.
+            TINY,
+            [],
+            {
+                "upload_id": UploadId(OTHER_UPLOAD_ID),
+                "part_first_byte": 0,
+                "part_last_byte": 0,
+                "layer_part_blob": b"a",
+            },
+            {
+                "__type": "UploadNotFoundException",
+                "message": f"Upload '{OTHER_UPLOAD_ID}' is not found in repository "
+                "'team/app' of registry '123456789012'",
+            },
+        ),
+        (
+            TINY,
+            [],
+            {
+                "registry_id": RegistryId("210987654321"),
+                "part_first_byte": 0,
+                "part_last_byte": 0,
+                "layer_part_blob": b"a",
+            },
+            {
+                "__type": "UploadNotFoundException",
+                "message": f"Upload '{UPLOAD_ID}' is not found in repository "
+                "'team/app' of registry '210987654321'",
+            },
+        ),
+    ],
+)
+def test_refused_part_is_answered_with_a_message_saying_what_it_breaks(
+    limits: Limits, held: list[bytes], request_: dict[str, Any], wire: dict[str, object]
+) -> None:
+    from ecr_upload_model import UploadSession
+
+    session = UploadSession(
+        registry_id=RegistryId(REGISTRY_ID),
+        repository_name=RepositoryName("team/app"),
+        upload_id=UploadId(UPLOAD_ID),
+        limits=limits,
+    )
+    for blob in held:
+        session, _ = session.upload_part(
+            UploadLayerPartRequest(
+                repository_name=session.repository_name,
+                upload_id=session.upload_id,
+                part_first_byte=session.bytes_received,
+                part_last_byte=session.bytes_received + len(blob) - 1,
+                layer_part_blob=blob,
+            )
+        )
+    arguments: dict[str, Any] = {
+        "repository_name": session.repository_name,
+        "upload_id": session.upload_id,
+        **request_,
+    }
+    with pytest.raises(EcrError) as refused:
+        session.upload_part(UploadLayerPartRequest(**arguments))
+    assert refused.value.to_wire() == wire
+
+
+@pytest.mark.parametrize(
+    ("held", "wire"),
+    [
+        (
+            [b"ab", b"cd"],
+            {
+                "__type": "LayerPartTooSmallException",
+                "message": "All layer parts except the last part should be at least 4 bytes",
+            },
+        ),
+        (
+            [b"abcd"],
+            {
+                "__type": "InvalidLayerException",
+                "message": f"The layer digest calculated for upload '{UPLOAD_ID}' is "
+                f"sha256:{'1' * 64}, which is none of the digests specified",
+            },
+        ),
+    ],
+)
+def test_refused_completion_is_answered_with_a_message_saying_what_is_wrong(
+    held: list[bytes], wire: dict[str, object]
+) -> None:
+    from ecr_upload_model import UploadSession
+
+    session = UploadSession(
+        registry_id=RegistryId(REGISTRY_ID),
+        repository_name=RepositoryName("team/app"),
+        upload_id=UploadId(UPLOAD_ID),
+        limits=TINY,
+    )
+    for blob in held:
+        session, _ = session.upload_part(
+            UploadLayerPartRequest(
+                repository_name=session.repository_name,
+                upload_id=session.upload_id,
+                part_first_byte=session.bytes_received,
+                part_last_byte=session.bytes_received + len(blob) - 1,
+                layer_part_blob=blob,
+            )
+        )
+    request = CompleteLayerUploadRequest(
+        repository_name=session.repository_name,
+        upload_id=session.upload_id,
+        layer_digests=(LayerDigest(DIGEST),),
+    )
+    with pytest.raises(EcrError) as refused:
+        session.complete(request, LayerDigest("sha256:" + "1" * 64))
+    assert refused.value.to_wire() == wire
+
+
+def fresh_snapshot(*, without: str = "", **changes: object) -> dict[str, object]:
+    """The snapshot of a new session under TINY, written out; ``without`` drops a member."""
+    snapshot: dict[str, object] = {
+        "schema": "ecr_upload_model.UploadSession/1",
+        "registryId": REGISTRY_ID,
+        "repositoryName": "team/app",
+        "uploadId": UPLOAD_ID,
+        "limits": attrs.asdict(TINY),
+        "lastByteReceived": None,
+        "partCount": 0,
+        "latestPartSize": 0,
+        "hasSmallPartBeforeLatest": False,
+        "layerDigest": None,
+        "revision": 0,
+        **changes,
+    }
+    snapshot.pop(without, None)
+    return snapshot
+
+
+@pytest.mark.parametrize(
+    ("snapshot", "message"),
+    [
+        (None, "the schema is not 'ecr_upload_model.UploadSession/1'"),
+        (fresh_snapshot(registryId=123456789012), "'registryId' is 123456789012, not a str"),
+        # A missing count must not quietly read as 0.
+        (fresh_snapshot(without="partCount"), "'partCount' is None, not a int"),
+        (fresh_snapshot(without="latestPartSize"), "'latestPartSize' is None, not a int"),
+        (fresh_snapshot(without="revision"), "'revision' is None, not a int"),
+        (
+            fresh_snapshot(partCount=-1),
+            "'partCount' is -1, outside 0 to 9223372036854775807",
+        ),
+        (
+            fresh_snapshot(limits={"unknown": 1}),
+            "'limits' has the fields ['unknown'], not ['max_layer_bytes', 'max_part_bytes', "
+            "'max_parts', 'min_part_bytes', 'part_size']",
+        ),
+        (fresh_snapshot(revision=5), "'revision' is 5, not 0"),
+        (
+            fresh_snapshot(lastByteReceived=4),
+            UNREACHABLE.format(
+                "an upload without parts holds nothing and is not completed",
+                "0 parts, 5 bytes, the latest of 0",
+            ),
+        ),
+    ],
+)
+def test_snapshot_refusal_says_what_is_wrong(snapshot: object, message: str) -> None:
+    from ecr_upload_model import InvalidSnapshotError, UploadSession
+
+    with pytest.raises(InvalidSnapshotError) as refused:
+        UploadSession.from_snapshot(snapshot)
+    assert str(refused.value) == f"not a session snapshot: {message}"
+
+
+def test_snapshot_whose_counts_are_the_largest_long_is_read_back() -> None:
+    from ecr_upload_model import UploadSession
+
+    # MAX_LONG - 1 parts of one byte (under the minimum, hence the flag), then one of two.
+    snapshot = fresh_snapshot(
+        limits=attrs.asdict(Limits()),
+        lastByteReceived=MAX_LONG,
+        partCount=MAX_LONG,
+        latestPartSize=2,
+        hasSmallPartBeforeLatest=True,
+        revision=MAX_LONG,
+    )
+    session = UploadSession.from_snapshot(snapshot)
+    assert (session.part_count, session.last_byte_received, session.revision) == (
+        MAX_LONG,
+        MAX_LONG,
+        MAX_LONG,
+    )
+    assert session.to_snapshot() == snapshot
+
+
+def test_error_body_with_a_member_of_a_bad_form_is_refused_naming_it() -> None:
+    with pytest.raises(SerializationException) as refused:
+        EcrError.from_wire(
+            {"__type": "InvalidLayerPartException", "message": "m", "registryId": "abc"}
+        )
+    assert refused.value.message == (
+        "error body member: Invalid parameter at 'registryId' failed to satisfy constraint: "
+        "'must satisfy regular expression '[0-9]{12}''"
+    )
+
+
+def test_type_check_of_a_session_field_names_the_field_and_the_types() -> None:
+    # Made here, not at import: the session's fields are checked by checks made at import.
+    from ecr_upload_model.session import _instance_of
+
+    field = attrs.fields(Limits).part_size
+    _instance_of((int, str))(None, field, "text")
+    with pytest.raises(UsageError) as refused:
+        _instance_of((int, str))(None, field, None)
+    assert str(refused.value) == "part_size must be a int or str, not None"
+    with pytest.raises(UsageError) as refused:
+        _instance_of(int)(None, field, 1.5)
+    assert str(refused.value) == "part_size must be a int, not 1.5"
