@@ -62,6 +62,13 @@ def _part_body(
     return f'{head[:-1]}, "layerPartBlob": "{blob_text}"}}'.encode("ascii")
 
 
+def _made_once_per_process() -> None:
+    """Makes what the package makes once (the readers of the requests): not a part's cost."""
+    registry, upload_id = _registry_with_upload()
+    _call(registry, "UploadLayerPart", _part_body(upload_id, 0, 3, "YWJj"))
+    _call(registry, "UploadLayerPart", _part_body(upload_id, 3, 3, "YWJj", blob_first=True))
+
+
 @pytest.fixture(scope="module")
 def full_part() -> tuple[bytes, str]:
     """A part of the API maximum, 20,971,520 bytes, and its base64 text."""
@@ -86,6 +93,7 @@ def test_a_full_part_costs_its_decoded_bytes_and_a_small_constant_beyond_its_bod
     part, blob_text = full_part
     registry, upload_id = _registry_with_upload()
     body = _part_body(upload_id, 0, len(part), blob_text, blob_first=blob_first)
+    _made_once_per_process()
     tracemalloc.reset_peak()
     before, _ = tracemalloc.get_traced_memory()
 
@@ -117,6 +125,7 @@ def test_a_completed_100_mib_push_leaves_no_part_bytes_and_no_hasher_behind(
     parts = 5  # 100 MiB in parts of 20 MiB
     layer_digest = hashlib.sha256(part * parts).hexdigest()
     registry, upload_id = _registry_with_upload()
+    _made_once_per_process()
     gc.collect()
     before, _ = tracemalloc.get_traced_memory()
 
