@@ -12,6 +12,7 @@ import base64
 import functools
 import json
 import math
+import traceback
 from collections.abc import Callable
 from typing import Any, NoReturn, TypeVar
 
@@ -333,6 +334,14 @@ def test_a_reader_and_a_member_table_are_made_once_per_class_and_grammar() -> No
     InitiateLayerUploadRequest.from_wire({"repositoryName": NAME})
     assert _READERS[(InitiateLayerUploadRequest, id(SEED))] is seed
     assert _shapes._members(Layer) is _shapes._members(Layer) is _shapes._MEMBERS[Layer]
+
+
+def test_a_traceback_through_a_generated_reader_shows_its_lines() -> None:
+    with pytest.raises(InvalidParameterException) as refused:
+        UploadLayerPartRequest.from_wire({})
+    shown = "".join(traceback.format_exception(refused.value))
+    assert "<ecr_upload_model reader of UploadLayerPartRequest, SEED grammar>" in shown
+    assert "return _read_member_by_member(_cls, obj, _grammar)" in shown
 
 
 def test_the_member_by_member_reader_accepts_a_blob_of_the_api_maximum() -> None:
