@@ -21,6 +21,7 @@ from ecr_upload_model import (
     InitiateLayerUploadRequest,
     InvalidLayerPartException,
     InvalidParameterException,
+    InvalidSnapshotError,
     LayerAlreadyExistsException,
     LayerAvailability,
     LayerDigest,
@@ -36,12 +37,14 @@ from ecr_upload_model import (
     UploadId,
     UploadLayerPartRequest,
     UploadNotFoundException,
+    UploadSession,
     UsageError,
 )
 from ecr_upload_model._shapes import Long, Text, enum_text, member, read, write
 from ecr_upload_model.limits import API_MAX_PART_BYTES, MAX_LONG
 from ecr_upload_model.operations import REPOSITORY_NAME
 from ecr_upload_model.registry import sequential_upload_ids
+from ecr_upload_model.session import _instance_of
 from ecr_upload_model.wire import TARGET_PREFIX, handle, parse_body
 
 UPLOAD_ID = "0a1b2c3d-0000-4000-8000-000000000000"
@@ -414,8 +417,6 @@ def test_a_later_blob_of_bad_base64_answers_before_an_earlier_constraint_naming_
 
 # ---------------------------------------------------------------------------------------
 # session and errors: messages and rules no test read
-#
-# UploadSession is imported in the tests, not above: this section only appends to the file.
 
 REGISTRY_ID = "123456789012"
 OTHER_UPLOAD_ID = "ffffffff-ffff-4fff-bfff-ffffffffffff"
@@ -510,8 +511,6 @@ UNREACHABLE = "no upload reaches this session: the rule '{}' fails for {}"
 def test_session_no_upload_reaches_is_refused_naming_the_rule_it_breaks(
     limits: Limits, progress: dict[str, Any], message: str
 ) -> None:
-    from ecr_upload_model import UploadSession
-
     with pytest.raises(UsageError) as refused:
         UploadSession(
             registry_id=RegistryId(REGISTRY_ID),
@@ -580,8 +579,6 @@ def test_session_no_upload_reaches_is_refused_naming_the_rule_it_breaks(
 def test_refused_part_is_answered_with_a_message_saying_what_it_breaks(
     limits: Limits, held: list[bytes], request_: dict[str, Any], wire: dict[str, object]
 ) -> None:
-    from ecr_upload_model import UploadSession
-
     session = UploadSession(
         registry_id=RegistryId(REGISTRY_ID),
         repository_name=RepositoryName("team/app"),
@@ -631,8 +628,6 @@ def test_refused_part_is_answered_with_a_message_saying_what_it_breaks(
 def test_refused_completion_is_answered_with_a_message_saying_what_is_wrong(
     held: list[bytes], wire: dict[str, object]
 ) -> None:
-    from ecr_upload_model import UploadSession
-
     session = UploadSession(
         registry_id=RegistryId(REGISTRY_ID),
         repository_name=RepositoryName("team/app"),
@@ -708,16 +703,12 @@ def fresh_snapshot(*, without: str = "", **changes: object) -> dict[str, object]
     ],
 )
 def test_snapshot_refusal_says_what_is_wrong(snapshot: object, message: str) -> None:
-    from ecr_upload_model import InvalidSnapshotError, UploadSession
-
     with pytest.raises(InvalidSnapshotError) as refused:
         UploadSession.from_snapshot(snapshot)
     assert str(refused.value) == f"not a session snapshot: {message}"
 
 
 def test_snapshot_whose_counts_are_the_largest_long_is_read_back() -> None:
-    from ecr_upload_model import UploadSession
-
     # MAX_LONG - 1 parts of one byte (under the minimum, hence the flag), then one of two.
     snapshot = fresh_snapshot(
         limits=attrs.asdict(Limits()),
@@ -749,8 +740,6 @@ def test_error_body_with_a_member_of_a_bad_form_is_refused_naming_it() -> None:
 
 def test_type_check_of_a_session_field_names_the_field_and_the_types() -> None:
     # Made here, not at import: the session's fields are checked by checks made at import.
-    from ecr_upload_model.session import _instance_of
-
     field = attrs.fields(Limits).part_size
     _instance_of((int, str))(None, field, "text")
     with pytest.raises(UsageError) as refused:
