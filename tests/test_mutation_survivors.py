@@ -13,6 +13,7 @@ from typing import Any
 
 import attrs
 import pytest
+from test_session import OTHER_UPLOAD, REGISTRY, SMALL, completion, holding, new_session
 
 from ecr_upload_model import (
     BatchCheckLayerAvailabilityResponse,
@@ -418,10 +419,6 @@ def test_a_later_blob_of_bad_base64_answers_before_an_earlier_constraint_naming_
 # ---------------------------------------------------------------------------------------
 # session and errors: messages and rules no test read
 
-REGISTRY_ID = "123456789012"
-OTHER_UPLOAD_ID = "ffffffff-ffff-4fff-bfff-ffffffffffff"
-#: Parts of 4 to 16 bytes keep the sessions small.
-TINY = Limits(max_part_bytes=16, min_part_bytes=4, part_size=8)
 #: The message of a session no transitions reach: the rule broken, then the counts.
 UNREACHABLE = "no upload reaches this session: the rule '{}' fails for {}"
 
@@ -430,17 +427,17 @@ UNREACHABLE = "no upload reaches this session: the rule '{}' fails for {}"
     ("limits", "progress", "message"),
     [
         (
-            TINY,
+            SMALL,
             {"part_count": -1},
             UNREACHABLE.format("counts are not negative", "-1 parts, 0 bytes, the latest of 0"),
         ),
         (
-            TINY,
+            SMALL,
             {"last_byte_received": 0, "part_count": 1, "latest_part_size": -1},
             UNREACHABLE.format("counts are not negative", "1 parts, 1 bytes, the latest of -1"),
         ),
         (
-            TINY,
+            SMALL,
             {"last_byte_received": 4},
             UNREACHABLE.format(
                 "an upload without parts holds nothing and is not completed",
@@ -448,7 +445,7 @@ UNREACHABLE = "no upload reaches this session: the rule '{}' fails for {}"
             ),
         ),
         (
-            TINY,
+            SMALL,
             {"last_byte_received": 0, "part_count": 1},
             UNREACHABLE.format(
                 "the latest part fits the limits", "1 parts, 1 bytes, the latest of 0"
@@ -456,21 +453,21 @@ UNREACHABLE = "no upload reaches this session: the rule '{}' fails for {}"
         ),
         (
             # One part, larger than what the upload holds.
-            TINY,
+            SMALL,
             {"last_byte_received": 2, "part_count": 1, "latest_part_size": 5},
             UNREACHABLE.format(
                 "earlier parts hold enough bytes", "1 parts, 3 bytes, the latest of 5"
             ),
         ),
         (
-            TINY,
+            SMALL,
             {"last_byte_received": 17, "part_count": 2, "latest_part_size": 1},
             UNREACHABLE.format(
                 "earlier parts fit the limits", "2 parts, 18 bytes, the latest of 1"
             ),
         ),
         (
-            TINY,
+            SMALL,
             {
                 "last_byte_received": 4,
                 "part_count": 1,
@@ -483,7 +480,7 @@ UNREACHABLE = "no upload reaches this session: the rule '{}' fails for {}"
             ),
         ),
         (
-            TINY,
+            SMALL,
             {
                 "last_byte_received": 1,
                 "part_count": 2,
@@ -497,12 +494,12 @@ UNREACHABLE = "no upload reaches this session: the rule '{}' fails for {}"
             ),
         ),
         (
-            attrs.evolve(TINY, max_parts=1),
+            attrs.evolve(SMALL, max_parts=1),
             {"last_byte_received": 4, "part_count": 2, "latest_part_size": 1},
             UNREACHABLE.format("the parts fit the quota", "2 parts, 5 bytes, the latest of 1"),
         ),
         (
-            attrs.evolve(TINY, max_layer_bytes=2),
+            attrs.evolve(SMALL, max_layer_bytes=2),
             {"last_byte_received": 2, "part_count": 1, "latest_part_size": 3},
             UNREACHABLE.format("the layer fits the quota", "1 parts, 3 bytes, the latest of 3"),
         ),
@@ -512,13 +509,7 @@ def test_session_no_upload_reaches_is_refused_naming_the_rule_it_breaks(
     limits: Limits, progress: dict[str, Any], message: str
 ) -> None:
     with pytest.raises(UsageError) as refused:
-        UploadSession(
-            registry_id=RegistryId(REGISTRY_ID),
-            repository_name=RepositoryName("team/app"),
-            upload_id=UploadId(UPLOAD_ID),
-            limits=limits,
-            **progress,
-        )
+        attrs.evolve(new_session(limits), **progress)
     assert str(refused.value) == message
 
 
@@ -526,7 +517,7 @@ def test_session_no_upload_reaches_is_refused_naming_the_rule_it_breaks(
     ("limits", "held", "request_", "wire"),
     [
         (
-            attrs.evolve(TINY, max_parts=1),
+            attrs.evolve(SMALL, max_parts=1),
             [b"abcd"],
             {"part_first_byte": 4, "part_last_byte": 5, "layer_part_blob": b"ef"},
             {
@@ -535,7 +526,7 @@ def test_session_no_upload_reaches_is_refused_naming_the_rule_it_breaks(
             },
         ),
         (
-            attrs.evolve(TINY, max_layer_bytes=5),
+            attrs.evolve(SMALL, max_layer_bytes=5),
             [],
             {"part_first_byte": 0, "part_last_byte": 5, "layer_part_blob": b"abcdef"},
             {
@@ -545,22 +536,22 @@ def test_session_no_upload_reaches_is_refused_naming_the_rule_it_breaks(
         ),
         (
             # No registryId: the message names the session's registry.
-            TINY,
+            SMALL,
             [],
             {
-                "upload_id": UploadId(OTHER_UPLOAD_ID),
+                "upload_id": OTHER_UPLOAD,
                 "part_first_byte": 0,
                 "part_last_byte": 0,
                 "layer_part_blob": b"a",
             },
             {
                 "__type": "UploadNotFoundException",
-                "message": f"Upload '{OTHER_UPLOAD_ID}' is not found in repository "
+                "message": f"Upload '{OTHER_UPLOAD}' is not found in repository "
                 "'team/app' of registry '123456789012'",
             },
         ),
         (
-            TINY,
+            SMALL,
             [],
             {
                 "registry_id": RegistryId("210987654321"),
@@ -579,22 +570,7 @@ def test_session_no_upload_reaches_is_refused_naming_the_rule_it_breaks(
 def test_refused_part_is_answered_with_a_message_saying_what_it_breaks(
     limits: Limits, held: list[bytes], request_: dict[str, Any], wire: dict[str, object]
 ) -> None:
-    session = UploadSession(
-        registry_id=RegistryId(REGISTRY_ID),
-        repository_name=RepositoryName("team/app"),
-        upload_id=UploadId(UPLOAD_ID),
-        limits=limits,
-    )
-    for blob in held:
-        session, _ = session.upload_part(
-            UploadLayerPartRequest(
-                repository_name=session.repository_name,
-                upload_id=session.upload_id,
-                part_first_byte=session.bytes_received,
-                part_last_byte=session.bytes_received + len(blob) - 1,
-                layer_part_blob=blob,
-            )
-        )
+    session = holding(*held, limits=limits)
     arguments: dict[str, Any] = {
         "repository_name": session.repository_name,
         "upload_id": session.upload_id,
@@ -628,40 +604,21 @@ def test_refused_part_is_answered_with_a_message_saying_what_it_breaks(
 def test_refused_completion_is_answered_with_a_message_saying_what_is_wrong(
     held: list[bytes], wire: dict[str, object]
 ) -> None:
-    session = UploadSession(
-        registry_id=RegistryId(REGISTRY_ID),
-        repository_name=RepositoryName("team/app"),
-        upload_id=UploadId(UPLOAD_ID),
-        limits=TINY,
-    )
-    for blob in held:
-        session, _ = session.upload_part(
-            UploadLayerPartRequest(
-                repository_name=session.repository_name,
-                upload_id=session.upload_id,
-                part_first_byte=session.bytes_received,
-                part_last_byte=session.bytes_received + len(blob) - 1,
-                layer_part_blob=blob,
-            )
-        )
-    request = CompleteLayerUploadRequest(
-        repository_name=session.repository_name,
-        upload_id=session.upload_id,
-        layer_digests=(LayerDigest(DIGEST),),
-    )
+    session = holding(*held)
+    request = completion(LayerDigest(DIGEST))
     with pytest.raises(EcrError) as refused:
         session.complete(request, LayerDigest("sha256:" + "1" * 64))
     assert refused.value.to_wire() == wire
 
 
 def fresh_snapshot(*, without: str = "", **changes: object) -> dict[str, object]:
-    """The snapshot of a new session under TINY, written out; ``without`` drops a member."""
+    """The snapshot of a new session under SMALL, written out; ``without`` drops a member."""
     snapshot: dict[str, object] = {
         "schema": "ecr_upload_model.UploadSession/1",
-        "registryId": REGISTRY_ID,
+        "registryId": str(REGISTRY),
         "repositoryName": "team/app",
         "uploadId": UPLOAD_ID,
-        "limits": attrs.asdict(TINY),
+        "limits": attrs.asdict(SMALL),
         "lastByteReceived": None,
         "partCount": 0,
         "latestPartSize": 0,
