@@ -465,13 +465,10 @@ class _Member(NamedTuple):
     field: str
     wire: str
     shape: Shape
-    decode: Callable[[object, str], object]
-    check: Callable[[Any, str, RepositoryGrammar], object]
-    encode: Callable[[Any], object]
     required: bool
 
 
-#: Each class's members in field order, with their shapes' bound methods: built once.
+#: Each class's members in field order, read from the attrs metadata once.
 _MEMBERS: dict[type, tuple[_Member, ...]] = {}
 
 
@@ -483,9 +480,6 @@ def _members(cls: type) -> tuple[_Member, ...]:
                 field.name,
                 field.metadata["wire"],
                 field.metadata["shape"],
-                field.metadata["shape"].decode,
-                field.metadata["shape"].check,
-                field.metadata["shape"].encode,
                 field.metadata["required"],
             )
             for field in attrs.fields(cls)
@@ -567,17 +561,17 @@ def _read_member_by_member(cls: type[T], obj: object, grammar: RepositoryGrammar
         raw = get(m.wire)
         try:
             if raw is not None:
-                value = m.check(m.decode(raw, m.wire), m.wire, grammar)
+                value = m.shape.check(m.shape.decode(raw, m.wire), m.wire, grammar)
             elif m.required:
                 raise InvalidParameterException.constraint(m.wire, "must not be null")
             else:
                 value = None
         except EcrError:
             if raw is not None:
-                m.decode(raw, m.wire)  # its own wrong JSON type answers first
+                m.shape.decode(raw, m.wire)  # its own wrong JSON type answers first
             for later in members[members.index(m) + 1 :]:
                 if (raw := get(later.wire)) is not None:
-                    later.decode(raw, later.wire)
+                    later.shape.decode(raw, later.wire)
             raise
         # Every member is checked here: the validators would only repeat the work.
         _set(instance, m.field, value)
@@ -600,7 +594,7 @@ def write(value: object) -> dict[str, object]:
     for m in _members(type(value)):
         field_value = getattr(value, m.field)
         if field_value is not None:
-            wire[m.wire] = m.encode(field_value)
+            wire[m.wire] = m.shape.encode(field_value)
     return wire
 
 
