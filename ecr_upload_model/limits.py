@@ -43,8 +43,13 @@ MAX_REPOSITORY_NAME_LENGTH = 256
 
 
 def _positive(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-    if value is not None and (type(value) is not int or value < 1):
-        raise UsageError(f"{attribute.name} must be a positive int or None, not {value!r}")
+    if type(value) is not int or value < 1:
+        raise UsageError(f"{attribute.name} must be a positive int, not {value!r}")
+
+
+def _positive_or_none(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if value is not None:
+        _positive(instance, attribute, value)
 
 
 @attrs.frozen
@@ -58,8 +63,8 @@ class Limits:
 
     max_part_bytes: int = attrs.field(default=API_MAX_PART_BYTES, validator=_positive)
     min_part_bytes: int = attrs.field(default=MIN_PART_BYTES, validator=_positive)
-    max_parts: int | None = attrs.field(default=None, validator=_positive)
-    max_layer_bytes: int | None = attrs.field(default=None, validator=_positive)
+    max_parts: int | None = attrs.field(default=None, validator=_positive_or_none)
+    max_layer_bytes: int | None = attrs.field(default=None, validator=_positive_or_none)
     #: What InitiateLayerUpload answers as ``partSize``.
     part_size: int = attrs.field(default=DEFAULT_PART_SIZE, validator=_positive)
 

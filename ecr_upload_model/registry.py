@@ -1,10 +1,23 @@
-"""Registry: an in-memory reference registry that answers the four operations by ECR's rules.
+"""Registry: the reference registry that answers the four operations by ECR's rules.
 
-It plays the server in tests and on the command line: repositories, upload sessions
-by upload id (each with a running sha256 of the bytes it accepted), and the layers each
-repository holds with their sizes. It does no I/O. A refused call changes nothing: the
-session's transition is computed first, and only an accepted one is stored (and only
-then are the part's bytes fed to the hash).
+It plays the server in tests and on the command line, and a threaded server can share
+one: repositories, upload sessions by upload id (each with the digest of the bytes it
+accepted), and the layers each repository holds with their sizes. The rules live here;
+the state lives in a :class:`RegistryStore` (:class:`MemoryStore` by default; the
+server's durable stores implement the same protocol).
+
+**Threads.** Every method of :class:`Registry` may be called from any number of threads
+at once. A call on an upload reads the upload, lets its session decide, and asks the
+store to swap in the next session *only if the upload is still the one it read* (a
+compare-and-swap on the session's revision, as a store shared by processes decides
+races). A call that loses the swap decides again against what won: a part sent twice
+at the same moment is accepted once, and the other sending is refused with
+``lastValidByteReceived``, exactly as if it had come second. A refused call changes
+nothing. Calls on different uploads never wait for each other's hashing.
+
+**Expiry.** Given a ``clock`` (seconds, e.g. ``time.monotonic``), an upload with no
+accepted call for ``idle_seconds`` is forgotten and answers UploadNotFound, completed or
+not. Without a clock nothing expires (the model reads no time of its own).
 
 Answers come in the order of the reference sheet (section 7): RepositoryNotFound, then
 UploadNotFound, then the session's part or completion rules, then LayerAlreadyExists.
@@ -18,11 +31,16 @@ UploadNotFound, then the session's part or completion rules, then LayerAlreadyEx
 
 from __future__ import annotations
 
+import collections
+import enum
 import hashlib
 import itertools
+import threading
 import uuid
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final, Protocol
+
+import attrs
 
 from .errors import (
     InvalidParameterException,
@@ -52,6 +70,24 @@ from .session import UploadSession
 if TYPE_CHECKING:
     from hashlib import _Hash
 
+__all__ = [
+    "DEFAULT_IDLE_SECONDS",
+    "Completion",
+    "HeldLayer",
+    "HeldUpload",
+    "MemoryStore",
+    "Registry",
+    "RegistryStore",
+    "random_upload_ids",
+    "sequential_upload_ids",
+]
+
+#: How long an upload may go without an accepted call before it is forgotten: 12 hours,
+#: the life of an ECR authorization token (a push idle for longer has lost the
+#: credentials it started with). ECR documents no expiry of its own; the package's
+#: choice, far above any pause between the parts of a live push.
+DEFAULT_IDLE_SECONDS: Final = 12 * 60 * 60.0
+
 
 def random_upload_ids() -> UploadId:
     """A new random (uuid4) upload id: the registry's default, and its one randomness."""
@@ -61,18 +97,23 @@ def random_upload_ids() -> UploadId:
 def sequential_upload_ids(start: int = 0) -> Callable[[], UploadId]:
     """Upload ids that are the same on every run: the UUIDs numbered ``start``, ``start + 1``...
 
+    Safe to share between threads (each id is handed out once).
+
     >>> ids = sequential_upload_ids(start=10)
     >>> str(ids()), str(ids())
     ('00000000-0000-0000-0000-00000000000a', '00000000-0000-0000-0000-00000000000b')
     """
     if type(start) is not int or start < 0:
         raise UsageError(f"start must be a non-negative int, not {start!r}")
-    numbers = itertools.count(start)
+    numbers = itertools.count(start)  # next() of a count is atomic under the GIL
+    lock = threading.Lock()  # ...but not on free-threaded builds
 
     def next_upload_id() -> UploadId:
+        with lock:
+            number = next(numbers)
         # uuid.UUID refuses a number of more than 128 bits with ValueError.
         try:
-            return UploadId(str(uuid.UUID(int=next(numbers))))
+            return UploadId(str(uuid.UUID(int=number)))
         except ValueError:
             raise UsageError("sequential upload ids are exhausted (128 bits)") from None
 
@@ -84,12 +125,199 @@ def _canonical(digest: LayerDigest) -> tuple[str, str]:
     return digest.algorithm, digest.hex.lower()
 
 
+# ---------------------------------------------------------------------------------------
+# The store: where a registry keeps its state
+
+
+@attrs.frozen
+class HeldUpload:
+    """An upload as a store holds it at one moment: what a swap is conditional on.
+
+    ``token`` is the store's own (a running hash, a file position): the registry never
+    looks at it, and hands the whole value back to :meth:`RegistryStore.append_part`
+    and :meth:`RegistryStore.complete`.
+    """
+
+    session: UploadSession
+    #: The clock's time of the upload's last accepted call (its start, at first).
+    touched_at: float
+    token: object = attrs.field(default=None, eq=False, repr=False)
+
+
+@attrs.frozen
+class HeldLayer:
+    """A layer a repository holds: its digest as it was completed, and its size."""
+
+    digest: LayerDigest
+    size: int
+
+
+class Completion(enum.Enum):
+    """What :meth:`RegistryStore.complete` did."""
+
+    #: The layer is stored and the upload completed, as one step.
+    DONE = enum.auto()
+    #: The repository already holds a layer of that digest: nothing changed.
+    LAYER_EXISTS = enum.auto()
+    #: The upload is no longer the one read (another call won): nothing changed.
+    RACE_LOST = enum.auto()
+
+
+class RegistryStore(Protocol):
+    """The state of a registry. Each method is atomic; the registry holds the rules.
+
+    The swaps (:meth:`append_part`, :meth:`complete`) succeed only while the upload is
+    still ``held`` (same session revision, not forgotten): that is how concurrent calls
+    are ordered, in one process or many.
+    """
+
+    def add_repository(self, name: RepositoryName) -> bool:
+        """Adds an empty repository; False (and nothing changes) if it exists."""
+
+    def has_repository(self, name: RepositoryName) -> bool: ...
+
+    def add_upload(self, session: UploadSession, now: float) -> bool:
+        """Stores a new upload; False (and nothing changes) if its id is taken."""
+
+    def upload(self, upload_id: UploadId) -> HeldUpload | None:
+        """The upload as held now, or None if there is none (or it was forgotten)."""
+
+    def append_part(
+        self, held: HeldUpload, following: UploadSession, blob: memoryview, now: float
+    ) -> bool:
+        """Appends ``blob`` to the upload's bytes and stores ``following``, as one step,
+        if the upload is still ``held``; else False, and nothing changes."""
+
+    def layer_digest(self, held: HeldUpload) -> LayerDigest:
+        """The sha256 digest of the bytes ``held`` holds."""
+
+    def complete(self, held: HeldUpload, following: UploadSession, now: float) -> Completion:
+        """If the upload is still ``held`` and its repository holds no layer of the
+        digest ``following`` completed as: stores that layer (with the upload's size)
+        and ``following``, as one step."""
+
+    def layer(self, repository: RepositoryName, digest: LayerDigest) -> HeldLayer | None:
+        """The layer of ``repository`` that matches ``digest`` (hex case aside), if any."""
+
+    def forget_idle(self, cutoff: float) -> int:
+        """Forgets every upload last touched at or before ``cutoff``; returns how many."""
+
+
+@attrs.frozen
+class _Running:
+    """MemoryStore's token: the sha256 of the bytes held, never updated in place."""
+
+    hasher: _Hash
+
+
+class MemoryStore:
+    """A :class:`RegistryStore` in this process's memory, for any number of threads.
+
+    It keeps no part's bytes, only each upload's running sha256. A swap hashes the part
+    into a copy of the held hash *before* taking the lock (hashing a large buffer
+    releases the GIL, so other uploads go on meanwhile), and under the lock stores the
+    copy only if the upload is still the one read: the lock is held for a few dict
+    operations, never for hashing.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._repositories: dict[RepositoryName, dict[tuple[str, str], HeldLayer]] = {}
+        #: Uploads from the least to the most recently touched (what expiry sweeps).
+        self._uploads: collections.OrderedDict[UploadId, HeldUpload] = collections.OrderedDict()
+
+    def add_repository(self, name: RepositoryName) -> bool:
+        with self._lock:
+            if name in self._repositories:
+                return False
+            self._repositories[name] = {}
+            return True
+
+    def has_repository(self, name: RepositoryName) -> bool:
+        return name in self._repositories
+
+    def add_upload(self, session: UploadSession, now: float) -> bool:
+        with self._lock:
+            if session.upload_id in self._uploads:
+                return False
+            self._uploads[session.upload_id] = HeldUpload(session, now, _Running(hashlib.sha256()))
+            return True
+
+    def upload(self, upload_id: UploadId) -> HeldUpload | None:
+        return self._uploads.get(upload_id)
+
+    def _swap(self, held: HeldUpload, following: HeldUpload) -> bool:
+        """Under the lock: replaces ``held`` by ``following`` if it is still there."""
+        upload_id = held.session.upload_id
+        if self._uploads.get(upload_id) is not held:
+            return False
+        self._uploads[upload_id] = following
+        self._uploads.move_to_end(upload_id)
+        return True
+
+    def append_part(
+        self, held: HeldUpload, following: UploadSession, blob: memoryview, now: float
+    ) -> bool:
+        assert isinstance(held.token, _Running)
+        hasher = held.token.hasher.copy()
+        hasher.update(blob)
+        with self._lock:
+            return self._swap(held, HeldUpload(following, now, _Running(hasher)))
+
+    def layer_digest(self, held: HeldUpload) -> LayerDigest:
+        if held.session.layer_digest is not None:  # completed: the hash is gone
+            return held.session.layer_digest
+        assert isinstance(held.token, _Running)
+        return LayerDigest.sha256(held.token.hasher.hexdigest())
+
+    def complete(self, held: HeldUpload, following: UploadSession, now: float) -> Completion:
+        assert following.layer_digest is not None
+        key = _canonical(following.layer_digest)
+        with self._lock:
+            layers = self._repositories[following.repository_name]
+            if self._uploads.get(following.upload_id) is not held:
+                return Completion.RACE_LOST
+            if key in layers:
+                return Completion.LAYER_EXISTS
+            layers[key] = HeldLayer(following.layer_digest, following.bytes_received)
+            # A completed upload needs no hash: it answers UploadNotFound from now on.
+            self._swap(held, HeldUpload(following, now))
+            return Completion.DONE
+
+    def layer(self, repository: RepositoryName, digest: LayerDigest) -> HeldLayer | None:
+        layers = self._repositories.get(repository)
+        return None if layers is None else layers.get(_canonical(digest))
+
+    def forget_idle(self, cutoff: float) -> int:
+        forgotten = 0
+        with self._lock:
+            # Oldest first: the sweep stops at the first upload still in use, so its
+            # cost is the number forgotten (plus one).
+            while self._uploads:
+                upload_id, held = next(iter(self._uploads.items()))
+                if held.touched_at > cutoff:
+                    break
+                del self._uploads[upload_id]
+                forgotten += 1
+            if forgotten > len(self._uploads):
+                # A dict never shrinks its table: copy it once most of it is gone, so
+                # that a burst of abandoned uploads does not hold memory for good.
+                self._uploads = collections.OrderedDict(self._uploads)
+        return forgotten
+
+
+# ---------------------------------------------------------------------------------------
+# The registry
+
+
 class Registry:
-    """An in-memory reference registry: mutable, no I/O; a refused call changes nothing.
+    """The reference registry: ECR's rules over a :class:`RegistryStore`; thread-safe.
 
     ``registry_id`` is the account a request without ``registryId`` addresses; a request
     naming another registry finds no repository here. ``upload_id_factory`` gives each
     new upload its id (uuid4 by default; :func:`sequential_upload_ids` for replays).
+    ``store`` keeps the state (a new :class:`MemoryStore` by default). ``clock`` (seconds;
+    ``None``: nothing expires) and ``idle_seconds`` decide when an upload is forgotten.
     """
 
     def __init__(
@@ -99,20 +327,25 @@ class Registry:
         limits: Limits = API_LIMITS,
         grammar: RepositoryGrammar = RepositoryGrammar.SEED,
         upload_id_factory: Callable[[], UploadId] = random_upload_ids,
+        store: RegistryStore | None = None,
+        clock: Callable[[], float] | None = None,
+        idle_seconds: float = DEFAULT_IDLE_SECONDS,
     ) -> None:
         self.registry_id = (
             registry_id if isinstance(registry_id, RegistryId) else RegistryId(registry_id)
         )
+        if not isinstance(limits, Limits):
+            raise UsageError(f"limits must be a Limits, not {limits!r}")
+        if not isinstance(grammar, RepositoryGrammar):
+            raise UsageError(f"grammar must be a RepositoryGrammar, not {grammar!r}")
+        if type(idle_seconds) not in (int, float) or not idle_seconds > 0:
+            raise UsageError(f"idle_seconds must be a positive number, not {idle_seconds!r}")
         self.limits = limits
         self.grammar = grammar
+        self.idle_seconds = float(idle_seconds)
         self._new_upload_id = upload_id_factory
-        self._repositories: set[RepositoryName] = set()
-        #: Every upload ever started, completed ones included (they answer UploadNotFound).
-        self._sessions: dict[UploadId, UploadSession] = {}
-        #: The running sha256 of each upload in progress; dropped on completion.
-        self._hashers: dict[UploadId, _Hash] = {}
-        #: Per repository: the canonical form of each layer's digest -> (digest, size).
-        self._layers: dict[RepositoryName, dict[tuple[str, str], tuple[LayerDigest, int]]] = {}
+        self._store: RegistryStore = MemoryStore() if store is None else store
+        self._clock = clock
 
     def create_repository(self, name: RepositoryName | str) -> RepositoryName:
         """Adds a repository; an existing one is kept as it is, with its layers.
@@ -123,13 +356,21 @@ class Registry:
         repository = (
             name if isinstance(name, RepositoryName) else RepositoryName(name, grammar=self.grammar)
         )
-        self._repositories.add(repository)
-        self._layers.setdefault(repository, {})
+        self._store.add_repository(repository)
         return repository
 
     def session(self, upload_id: UploadId) -> UploadSession | None:
-        """The session of an upload this registry started (completed or not), else None."""
-        return self._sessions.get(upload_id)
+        """The session of an upload this registry holds (completed or not), else None."""
+        held = self._held(upload_id, self._now())
+        return None if held is None else held.session
+
+    def expire(self, now: float) -> int:
+        """Forgets the uploads idle for ``idle_seconds`` at ``now``; returns how many.
+
+        The registry does this itself on every InitiateLayerUpload when it has a clock;
+        call it to free memory at other times, or to expire without a clock.
+        """
+        return self._store.forget_idle(now - self.idle_seconds)
 
     # -----------------------------------------------------------------------------------
     # The four operations
@@ -139,45 +380,50 @@ class Registry:
     ) -> InitiateLayerUploadResponse:
         """Starts an upload: RepositoryNotFound, or the new upload id and the part size."""
         self._check_repository(request.registry_id, request.repository_name)
+        now = self._now()
+        if self._clock is not None:
+            self.expire(now)  # each new upload pays for forgetting the idle ones
         upload_id = self._new_upload_id()
-        if upload_id in self._sessions:
-            raise UsageError(f"the upload id factory repeated {upload_id}, an id in use")
-        self._sessions[upload_id] = UploadSession(
+        session = UploadSession(
             registry_id=self.registry_id,
             repository_name=request.repository_name,
             upload_id=upload_id,
             limits=self.limits,
         )
-        self._hashers[upload_id] = hashlib.sha256()
+        if not self._store.add_upload(session, now):
+            raise UsageError(f"the upload id factory repeated {upload_id}, an id in use")
         return InitiateLayerUploadResponse(upload_id=upload_id, part_size=self.limits.part_size)
 
     def upload_layer_part(self, request: UploadLayerPartRequest) -> UploadLayerPartResponse:
         """Accepts the next part of an upload in progress, or raises and changes nothing."""
         self._check_repository(request.registry_id, request.repository_name)
-        session, hasher = self._open_upload(request.upload_id, request.repository_name)
-        following, response = session.upload_part(request)
-        hasher.update(request.layer_part_blob)
-        self._sessions[request.upload_id] = following
-        return response
+        blob = memoryview(request.layer_part_blob)
+        while True:
+            now = self._now()
+            held = self._open_upload(request.upload_id, request.repository_name, now)
+            following, response = held.session.upload_part(request)
+            if self._store.append_part(held, following, blob, now):
+                return response
+            # Another call on this upload was accepted meanwhile: decide again after it.
 
     def complete_layer_upload(
         self, request: CompleteLayerUploadRequest
     ) -> CompleteLayerUploadResponse:
         """Makes the upload a layer of its repository, or raises and leaves it open."""
         self._check_repository(request.registry_id, request.repository_name)
-        session, hasher = self._open_upload(request.upload_id, request.repository_name)
-        following, response = session.complete(request, LayerDigest.sha256(hasher.hexdigest()))
-        layers = self._layers[request.repository_name]
-        key = _canonical(response.layer_digest)
-        if key in layers:
-            raise LayerAlreadyExistsException(
-                f"The layer '{response.layer_digest}' already exists in the repository "
-                f"'{request.repository_name}' of registry '{self.registry_id}'"
-            )
-        layers[key] = (response.layer_digest, following.bytes_received)
-        self._sessions[request.upload_id] = following
-        del self._hashers[request.upload_id]
-        return response
+        while True:
+            now = self._now()
+            held = self._open_upload(request.upload_id, request.repository_name, now)
+            following, response = held.session.complete(request, self._store.layer_digest(held))
+            completion = self._store.complete(held, following, now)
+            if completion is Completion.DONE:
+                return response
+            if completion is Completion.LAYER_EXISTS:
+                raise LayerAlreadyExistsException(
+                    f"The layer '{response.layer_digest}' already exists in the repository "
+                    f"'{request.repository_name}' of registry '{self.registry_id}'"
+                )
+            # Completion.RACE_LOST: decide again after the call that won.
 
     def batch_check_layer_availability(
         self, request: BatchCheckLayerAvailabilityRequest
@@ -188,7 +434,6 @@ class Registry:
         by string; hex letter case does not matter to whether the layer is held.
         """
         self._check_repository(request.registry_id, request.repository_name)
-        held = self._layers[request.repository_name]
         layers: list[Layer] = []
         failures: list[LayerFailure] = []
         for text in request.layer_digests:
@@ -203,7 +448,7 @@ class Registry:
                     )
                 )
                 continue
-            layer = held.get(_canonical(digest))
+            layer = self._store.layer(request.repository_name, digest)
             if layer is None:
                 failures.append(
                     LayerFailure(
@@ -220,7 +465,7 @@ class Registry:
                     Layer(
                         layer_digest=digest,
                         layer_availability=LayerAvailability.AVAILABLE,
-                        layer_size=layer[1],
+                        layer_size=layer.size,
                     )
                 )
         return BatchCheckLayerAvailabilityResponse(layers=tuple(layers), failures=tuple(failures))
@@ -228,30 +473,40 @@ class Registry:
     # -----------------------------------------------------------------------------------
     # Lookups, in the order they answer
 
+    def _now(self) -> float:
+        return 0.0 if self._clock is None else self._clock()
+
+    def _held(self, upload_id: UploadId, now: float) -> HeldUpload | None:
+        """The upload, unless there is none or it has been idle too long."""
+        held = self._store.upload(upload_id)
+        if held is None or (self._clock is not None and now - held.touched_at >= self.idle_seconds):
+            return None
+        return held
+
     def _check_repository(
         self, registry_id: RegistryId | None, repository_name: RepositoryName
     ) -> None:
         # A request without registryId addresses this registry (the default account).
         if (
             registry_id is not None and registry_id != self.registry_id
-        ) or repository_name not in self._repositories:
+        ) or not self._store.has_repository(repository_name):
             raise RepositoryNotFoundException(
                 f"The repository with name '{repository_name}' does not exist in the "
                 f"registry with id '{registry_id or self.registry_id}'"
             )
 
     def _open_upload(
-        self, upload_id: UploadId, repository_name: RepositoryName
-    ) -> tuple[UploadSession, _Hash]:
-        """The session and hasher of an upload in progress, else UploadNotFound.
+        self, upload_id: UploadId, repository_name: RepositoryName, now: float
+    ) -> HeldUpload:
+        """The upload as held now, else UploadNotFound.
 
-        The session itself refuses an id of another repository or registry.
+        The session itself refuses an id of another repository or registry, or one
+        already completed.
         """
-        session = self._sessions.get(upload_id)
-        hasher = self._hashers.get(upload_id)
-        if session is None or hasher is None:
+        held = self._held(upload_id, now)
+        if held is None:
             raise UploadNotFoundException(
                 f"Upload '{upload_id}' is not found in repository '{repository_name}' "
                 f"of registry '{self.registry_id}'"
             )
-        return session, hasher
+        return held

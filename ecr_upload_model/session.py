@@ -93,6 +93,10 @@ PART_RULES: Final[tuple[tuple[Callable[[_Part], bool], Callable[[_Part], str]], 
     ),
 )
 
+#: The most parts a session can count: its revision (the parts, plus one for the
+#: completion) is a long in a snapshot, so an upload of this many parts can still complete.
+MAX_PART_COUNT: Final = MAX_LONG - 1
+
 #: The snapshot format's name and version; a snapshot of another is refused.
 SNAPSHOT_SCHEMA: Final = "ecr_upload_model.UploadSession/1"
 
@@ -248,8 +252,8 @@ class UploadSession:
         )
 
     def _check_quotas(self, part: _Part) -> None:
-        max_parts, max_layer_bytes = self.limits.max_parts, self.limits.max_layer_bytes
-        if max_parts is not None and self.part_count >= max_parts:
+        max_layer_bytes = self.limits.max_layer_bytes
+        if self.part_count >= _max_parts(self.limits):
             raise LimitExceededException(
                 f"The upload already holds {self.part_count} parts, the most a layer may have"
             )
@@ -337,6 +341,10 @@ def _from_snapshot(obj: object) -> UploadSession:
     return session
 
 
+def _max_parts(limits: Limits) -> int:
+    return MAX_PART_COUNT if limits.max_parts is None else min(limits.max_parts, MAX_PART_COUNT)
+
+
 def _check_reachable(session: UploadSession) -> None:
     """Refuses a session that no sequence of transitions from a new one could reach."""
     limits = session.limits
@@ -361,7 +369,7 @@ def _check_reachable(session: UploadSession) -> None:
         (parts == 0 or fewest_earlier_bytes <= earlier_bytes, "earlier parts hold enough bytes"),
         (parts == 0 or earlier_bytes <= most_earlier_bytes, "earlier parts fit the limits"),
         (not (session.completed and small), "a completed upload has no small part before its last"),
-        (limits.max_parts is None or parts <= limits.max_parts, "the parts fit the quota"),
+        (parts <= _max_parts(limits), "the parts fit the quota"),
         (
             limits.max_layer_bytes is None or received <= limits.max_layer_bytes,
             "the layer fits the quota",

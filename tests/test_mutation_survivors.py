@@ -45,7 +45,7 @@ from ecr_upload_model._shapes import Long, Text, enum_text, member, read, write
 from ecr_upload_model.limits import API_MAX_PART_BYTES, MAX_LONG
 from ecr_upload_model.operations import REPOSITORY_NAME
 from ecr_upload_model.registry import sequential_upload_ids
-from ecr_upload_model.session import _instance_of
+from ecr_upload_model.session import MAX_PART_COUNT, _instance_of
 from ecr_upload_model.wire import TARGET_PREFIX, handle, parse_body
 
 UPLOAD_ID = "0a1b2c3d-0000-4000-8000-000000000000"
@@ -665,23 +665,28 @@ def test_snapshot_refusal_says_what_is_wrong(snapshot: object, message: str) -> 
     assert str(refused.value) == f"not a session snapshot: {message}"
 
 
-def test_snapshot_whose_counts_are_the_largest_long_is_read_back() -> None:
-    # MAX_LONG - 1 parts of one byte (under the minimum, hence the flag), then one of two.
+def test_snapshot_of_the_most_parts_a_session_counts_is_read_back() -> None:
+    # MAX_PART_COUNT - 1 parts of one byte (under the minimum, hence the flag), then one of
+    # two; completed, its revision is the largest long.
     snapshot = fresh_snapshot(
         limits=attrs.asdict(Limits()),
-        lastByteReceived=MAX_LONG,
-        partCount=MAX_LONG,
+        lastByteReceived=MAX_PART_COUNT,
+        partCount=MAX_PART_COUNT,
         latestPartSize=2,
         hasSmallPartBeforeLatest=True,
-        revision=MAX_LONG,
+        revision=MAX_PART_COUNT,
     )
     session = UploadSession.from_snapshot(snapshot)
     assert (session.part_count, session.last_byte_received, session.revision) == (
-        MAX_LONG,
-        MAX_LONG,
-        MAX_LONG,
+        MAX_PART_COUNT,
+        MAX_PART_COUNT,
+        MAX_LONG - 1,
     )
     assert session.to_snapshot() == snapshot
+    with pytest.raises(InvalidSnapshotError, match="the parts fit the quota"):
+        UploadSession.from_snapshot(
+            {**snapshot, "partCount": MAX_LONG, "lastByteReceived": MAX_LONG, "revision": MAX_LONG}
+        )
 
 
 def test_error_body_with_a_member_of_a_bad_form_is_refused_naming_it() -> None:

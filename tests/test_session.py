@@ -36,7 +36,7 @@ from ecr_upload_model import (
     UsageError,
 )
 from ecr_upload_model.limits import MAX_LONG, MIN_PART_BYTES
-from ecr_upload_model.session import SNAPSHOT_SCHEMA
+from ecr_upload_model.session import MAX_PART_COUNT, SNAPSHOT_SCHEMA
 from ecr_upload_model.strategies import (
     LayerUpload,
     faulty_layer_uploads,
@@ -733,3 +733,96 @@ def test_snapshot_with_a_member_changed_reads_back_faithfully_or_is_refused(
     except InvalidSnapshotError:
         return
     assert read.to_snapshot() == snapshot
+
+
+#: Counts at the edges of what a snapshot may hold, and on either side of them.
+EDGE_COUNTS = st.sampled_from(
+    [None, 0, 1, 2, 3, 4, 16, 17, MAX_PART_COUNT - 1, MAX_PART_COUNT, MAX_LONG, MAX_LONG + 1]
+)
+LIMITS_FIELDS = [field.name for field in attrs.fields(Limits)]
+
+
+@st.composite
+def edge_snapshots(draw: st.DrawFn) -> dict[str, object]:
+    """Snapshots of any counts, limits and flags: most are refused, some are read."""
+    limits = {name: draw(st.one_of(EDGE_COUNTS, JSON)) for name in LIMITS_FIELDS}
+    if draw(st.booleans()):  # often valid limits, so that the counts are what is judged
+        limits = attrs.asdict(draw(st.sampled_from([SMALL, API_LIMITS, SERVICE_QUOTAS])))
+    snapshot = snapshot_of(
+        new_session(),
+        limits=limits,
+        lastByteReceived=draw(EDGE_COUNTS),
+        partCount=draw(EDGE_COUNTS),
+        latestPartSize=draw(EDGE_COUNTS),
+        hasSmallPartBeforeLatest=draw(st.booleans()),
+        layerDigest=draw(st.sampled_from([None, str(sha256(b"")), "sha256"])),
+    )
+    snapshot["revision"] = draw(st.one_of(EDGE_COUNTS, st.just(snapshot["partCount"])))
+    return snapshot
+
+
+@given(edge_snapshots())
+def test_any_snapshot_is_a_session_or_invalid_snapshot_error_never_another_error(
+    snapshot: dict[str, object],
+) -> None:
+    with contextlib.suppress(InvalidSnapshotError):
+        UploadSession.from_snapshot(snapshot)
+
+
+@pytest.mark.parametrize("field", ["max_part_bytes", "min_part_bytes", "part_size"])
+def test_snapshot_whose_limits_lack_a_required_number_is_invalid(field: str) -> None:
+    limits = {**attrs.asdict(SMALL), field: None}
+    with pytest.raises(InvalidSnapshotError, match=f"{field} must be a positive int, not None"):
+        UploadSession.from_snapshot(snapshot_of(new_session(), limits=limits))
+
+
+@given(st.one_of(edge_snapshots(), reachable_sessions().map(UploadSession.to_snapshot)))
+def test_every_successor_of_an_accepted_snapshot_is_written_and_read_back(
+    snapshot: dict[str, object],
+) -> None:
+    try:
+        session = UploadSession.from_snapshot(snapshot)
+    except InvalidSnapshotError:
+        return
+    successors = []
+    first = session.bytes_received
+    if first <= MAX_LONG:  # a next part is a request a client can make
+        blob = b"x" * min(session.limits.part_size, MAX_LONG - first + 1)
+        request = part(
+            first, blob, repository_name=session.repository_name, upload_id=session.upload_id
+        )
+        with contextlib.suppress(EcrError):
+            successors.append(session.upload_part(request)[0])
+    with contextlib.suppress(EcrError):
+        digest = sha256(b"")
+        done = completion(
+            digest,
+            registry_id=None,
+            repository_name=session.repository_name,
+            upload_id=session.upload_id,
+        )
+        # The digest the store computed is the one the client names: only the rules decide.
+        successors.append(session.complete(done, digest)[0])
+    for successor in successors:
+        assert UploadSession.from_snapshot(successor.to_snapshot()) == successor
+
+
+def test_a_session_of_the_most_parts_it_counts_refuses_another_and_still_completes() -> None:
+    limits = Limits(min_part_bytes=1, part_size=1)
+    session = attrs.evolve(
+        new_session(limits=limits),
+        last_byte_received=MAX_PART_COUNT - 1,
+        part_count=MAX_PART_COUNT,
+        latest_part_size=1,
+    )
+    with pytest.raises(LimitExceededException, match=f"already holds {MAX_PART_COUNT} parts"):
+        session.upload_part(part(MAX_PART_COUNT, b"x"))
+    request = completion(
+        sha256(b""),
+        registry_id=None,
+        repository_name=session.repository_name,
+        upload_id=session.upload_id,
+    )
+    done, _ = session.complete(request, sha256(b""))
+    assert done.revision == MAX_LONG
+    assert UploadSession.from_snapshot(done.to_snapshot()) == done
