@@ -78,6 +78,7 @@ __all__ = [
     "MemoryStore",
     "Registry",
     "RegistryStore",
+    "Removal",
     "random_upload_ids",
     "sequential_upload_ids",
 ]
@@ -163,6 +164,15 @@ class Completion(enum.Enum):
     RACE_LOST = enum.auto()
 
 
+class Removal(enum.Enum):
+    """What :meth:`RegistryStore.remove_repository` did."""
+
+    REMOVED = enum.auto()
+    NOT_FOUND = enum.auto()
+    #: The repository holds layers and removal was not forced: nothing changed.
+    NOT_EMPTY = enum.auto()
+
+
 class RegistryStore(Protocol):
     """The state of a registry. Each method is atomic; the registry holds the rules.
 
@@ -175,6 +185,12 @@ class RegistryStore(Protocol):
         """Adds an empty repository; False (and nothing changes) if it exists."""
 
     def has_repository(self, name: RepositoryName) -> bool: ...
+
+    def repositories(self) -> list[RepositoryName]:
+        """Every repository, in the order of their names."""
+
+    def remove_repository(self, name: RepositoryName, *, force: bool) -> Removal:
+        """Removes a repository with its layers (only an empty one unless ``force``)."""
 
     def add_upload(self, session: UploadSession, now: float) -> bool:
         """Stores a new upload; False (and nothing changes) if its id is taken."""
@@ -236,6 +252,19 @@ class MemoryStore:
     def has_repository(self, name: RepositoryName) -> bool:
         return name in self._repositories
 
+    def repositories(self) -> list[RepositoryName]:
+        return sorted(self._repositories, key=str)
+
+    def remove_repository(self, name: RepositoryName, *, force: bool) -> Removal:
+        with self._lock:
+            layers = self._repositories.get(name)
+            if layers is None:
+                return Removal.NOT_FOUND
+            if layers and not force:
+                return Removal.NOT_EMPTY
+            del self._repositories[name]
+            return Removal.REMOVED
+
     def add_upload(self, session: UploadSession, now: float) -> bool:
         with self._lock:
             if session.upload_id in self._uploads:
@@ -274,9 +303,9 @@ class MemoryStore:
         assert following.layer_digest is not None
         key = _canonical(following.layer_digest)
         with self._lock:
-            layers = self._repositories[following.repository_name]
-            if self._uploads.get(following.upload_id) is not held:
-                return Completion.RACE_LOST
+            layers = self._repositories.get(following.repository_name)
+            if layers is None or self._uploads.get(following.upload_id) is not held:
+                return Completion.RACE_LOST  # deciding again finds what changed
             if key in layers:
                 return Completion.LAYER_EXISTS
             layers[key] = HeldLayer(following.layer_digest, following.bytes_received)
@@ -396,22 +425,23 @@ class Registry:
 
     def upload_layer_part(self, request: UploadLayerPartRequest) -> UploadLayerPartResponse:
         """Accepts the next part of an upload in progress, or raises and changes nothing."""
-        self._check_repository(request.registry_id, request.repository_name)
         blob = memoryview(request.layer_part_blob)
         while True:
+            self._check_repository(request.registry_id, request.repository_name)
             now = self._now()
             held = self._open_upload(request.upload_id, request.repository_name, now)
             following, response = held.session.upload_part(request)
             if self._store.append_part(held, following, blob, now):
                 return response
-            # Another call on this upload was accepted meanwhile: decide again after it.
+            # Another call on this upload (or its repository) changed it meanwhile:
+            # decide again, from the repository on.
 
     def complete_layer_upload(
         self, request: CompleteLayerUploadRequest
     ) -> CompleteLayerUploadResponse:
         """Makes the upload a layer of its repository, or raises and leaves it open."""
-        self._check_repository(request.registry_id, request.repository_name)
         while True:
+            self._check_repository(request.registry_id, request.repository_name)
             now = self._now()
             held = self._open_upload(request.upload_id, request.repository_name, now)
             following, response = held.session.complete(request, self._store.layer_digest(held))

@@ -33,10 +33,17 @@ from ecr_upload_model import (
     UploadId,
     UploadLayerPartRequest,
     UploadNotFoundException,
+    UploadSession,
     UsageError,
 )
 from ecr_upload_model.limits import MAX_LAYER_DIGESTS, MIN_PART_BYTES
-from ecr_upload_model.registry import sequential_upload_ids
+from ecr_upload_model.registry import (
+    Completion,
+    HeldUpload,
+    MemoryStore,
+    Removal,
+    sequential_upload_ids,
+)
 
 REGISTRY_ID = "123456789012"
 OTHER_REGISTRY_ID = "210987654321"
@@ -661,3 +668,35 @@ def test_batch_check_finds_a_layer_exactly_when_the_digest_matches(
     answers = check(registry, str(asked))
     expected: object = 4 if asked.matches(held) else LayerFailureCode.MISSING_LAYER_DIGEST
     assert answers == [(str(asked), expected)]
+
+
+def test_store_lists_and_removes_repositories_keeping_a_non_empty_one_unless_forced() -> None:
+    store = MemoryStore()
+    registry = Registry(REGISTRY_ID, limits=SMALL, store=store)
+    for repository in ("team/b", "team/a"):
+        registry.create_repository(repository)
+    push(registry, b"abcd", repository="team/a")
+    assert store.repositories() == [name("team/a"), name("team/b")]
+    assert store.remove_repository(name("team/a"), force=False) is Removal.NOT_EMPTY
+    assert store.remove_repository(name("team/b"), force=False) is Removal.REMOVED
+    assert store.remove_repository(name("team/b"), force=False) is Removal.NOT_FOUND
+    assert store.remove_repository(name("team/a"), force=True) is Removal.REMOVED
+    assert store.repositories() == []
+    with pytest.raises(RepositoryNotFoundException):
+        check(registry, str(sha256(b"abcd")), repository="team/a")
+
+
+def test_a_completion_whose_repository_was_removed_meanwhile_is_repository_not_found() -> None:
+    class RemovingStore(MemoryStore):
+        """Removes the repository between the registry's checks and the swap."""
+
+        def complete(self, held: HeldUpload, following: UploadSession, now: float) -> Completion:
+            self.remove_repository(following.repository_name, force=True)
+            return super().complete(held, following, now)
+
+    registry = Registry(REGISTRY_ID, limits=SMALL, store=RemovingStore())
+    registry.create_repository("team/app")
+    upload_id = initiate(registry)
+    registry.upload_layer_part(part(upload_id, 0, b"abcd"))
+    with pytest.raises(RepositoryNotFoundException):
+        registry.complete_layer_upload(completion(upload_id, sha256(b"abcd")))
