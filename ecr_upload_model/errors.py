@@ -313,7 +313,7 @@ ERRORS_BY_CODE: Mapping[str, type[EcrError]] = {
 # signed calls). A server of this package never answers them; a client reads them.
 
 
-class AccessDeniedException(EcrError, PermissionError):
+class AccessDeniedException(EcrError):
     """The caller's credentials may not make this call (IAM)."""
 
     code = "AccessDeniedException"
@@ -337,7 +337,7 @@ class InternalFailure(EcrError):
     )
 
 
-class InvalidClientTokenId(EcrError, PermissionError):
+class InvalidClientTokenId(EcrError):
     """The access key or token does not exist in AWS's records (HTTP 403)."""
 
     code = "InvalidClientTokenId"
@@ -345,7 +345,7 @@ class InvalidClientTokenId(EcrError, PermissionError):
     default_message = "The X.509 certificate or AWS access key ID provided does not exist."
 
 
-class NotAuthorized(EcrError, PermissionError):
+class NotAuthorized(EcrError):
     """The caller has no permission to perform this action."""
 
     code = "NotAuthorized"
@@ -389,14 +389,14 @@ class ValidationException(EcrError, ValueError):
     default_message = "The input fails to satisfy the constraints specified by an AWS service."
 
 
-class UnrecognizedClientException(EcrError, PermissionError):
+class UnrecognizedClientException(EcrError):
     """The access key is not known to the service."""
 
     code = "UnrecognizedClientException"
     default_message = "The security token included in the request is invalid."
 
 
-class InvalidSignatureException(EcrError, PermissionError):
+class InvalidSignatureException(EcrError):
     """The signature does not match the one the service computes, or has expired."""
 
     code = "InvalidSignatureException"
@@ -405,14 +405,14 @@ class InvalidSignatureException(EcrError, PermissionError):
     )
 
 
-class ExpiredTokenException(EcrError, PermissionError):
+class ExpiredTokenException(EcrError):
     """The session token has expired."""
 
     code = "ExpiredTokenException"
     default_message = "The security token included in the request is expired."
 
 
-class MissingAuthenticationTokenException(EcrError, PermissionError):
+class MissingAuthenticationTokenException(EcrError):
     """The call carries no ``Authorization`` header."""
 
     code = "MissingAuthenticationTokenException"
