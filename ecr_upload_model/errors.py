@@ -33,10 +33,17 @@ def error_code(wire_type: str) -> str:
 class EcrError(Exception):
     """Base of every error this package raises for a caller's input."""
 
-    code: ClassVar[str]
-    http_status: ClassVar[int] = 400
+    #: The wire ``__type``: fixed per class, except for an :class:`UnmodelledError`.
+    code: str
+    #: The HTTP status: the class's own when a server answers with it; the status that
+    #: came on the wire when a client read the error from an answer.
+    http_status: int = 400
     #: The API model's documentation of the error: the message when none is given.
     default_message: ClassVar[str]
+    #: The ``x-amzn-RequestId`` of the answer that carried the error (a client's reading).
+    request_id: str | None = None
+    #: The answer's ``x-amz-retry-after`` in seconds, when it carried one (a client's reading).
+    retry_after: float | None = None
 
     def __init__(self, message: str | None = None) -> None:
         super().__init__(message)
@@ -75,8 +82,9 @@ class EcrError(Exception):
         """The typed error an ECR error body describes (what a client reads back).
 
         The code is read from ``__type`` as botocore reads it: a ``namespace#`` prefix
-        and a ``:suffix`` are dropped. An unknown code or a body of the wrong shape is a
-        :class:`SerializationException`.
+        and a ``:suffix`` are dropped. A code the package does not model is an
+        :class:`UnmodelledError` that keeps the code and the body; a body of the wrong
+        shape is a :class:`SerializationException`.
         """
         if not isinstance(obj, Mapping):
             raise SerializationException("error body is not a JSON object")
@@ -84,9 +92,11 @@ class EcrError(Exception):
         message = obj.get("message", obj.get("Message"))
         if not isinstance(code, str) or not (message is None or isinstance(message, str)):
             raise SerializationException("error body has no string __type and message")
-        error_class = ERRORS_BY_CODE.get(error_code(code))
+        error_class = ERRORS_BY_CODE.get(error_code(code)) or AWS_COMMON_ERRORS_BY_CODE.get(
+            error_code(code)
+        )
         if error_class is None:
-            raise SerializationException(f"unknown error code {code!r}")
+            return UnmodelledError(message, code=error_code(code), body=dict(obj))
         if error_class is InvalidLayerPartException:
             return InvalidLayerPartException._from_wire_members(message, obj)
         if error_class is KmsException:
@@ -295,6 +305,175 @@ ERRORS_BY_CODE: Mapping[str, type[EcrError]] = {
         LayerAlreadyExistsException,
     )
 }
+
+
+# ---------------------------------------------------------------------------------------
+# Errors any AWS service may answer, besides the operation's own (AWS's "Common Errors"
+# list of the API reference, and the answers of AWS JSON services to unsigned or wrongly
+# signed calls). A server of this package never answers them; a client reads them.
+
+
+class AccessDeniedException(EcrError):
+    """The caller's credentials may not make this call (IAM)."""
+
+    code = "AccessDeniedException"
+    default_message = "You do not have sufficient access to perform this action."
+
+
+class IncompleteSignature(EcrError):
+    """The request signature does not conform to AWS standards."""
+
+    code = "IncompleteSignature"
+    default_message = "The request signature does not conform to AWS standards."
+
+
+class InternalFailure(EcrError):
+    """The service failed for an unknown reason (HTTP 500)."""
+
+    code = "InternalFailure"
+    http_status = 500
+    default_message = (
+        "The request processing has failed because of an unknown error, exception or failure."
+    )
+
+
+class InvalidClientTokenId(EcrError):
+    """The access key or token does not exist in AWS's records (HTTP 403)."""
+
+    code = "InvalidClientTokenId"
+    http_status = 403
+    default_message = "The X.509 certificate or AWS access key ID provided does not exist."
+
+
+class NotAuthorized(EcrError):
+    """The caller has no permission to perform this action."""
+
+    code = "NotAuthorized"
+    default_message = "You do not have permission to perform this action."
+
+
+class RequestExpired(EcrError):
+    """The request reached the service more than 15 minutes after its date stamp."""
+
+    code = "RequestExpired"
+    default_message = (
+        "The request reached the service more than 15 minutes after the date stamp on the "
+        "request or more than 15 minutes after the request expiration date."
+    )
+
+
+class ServiceUnavailable(EcrError):
+    """The service is unavailable for now (HTTP 503)."""
+
+    code = "ServiceUnavailable"
+    http_status = 503
+    default_message = "The request has failed due to a temporary failure of the server."
+
+
+class ThrottlingException(EcrError):
+    """Too many calls: the service throttled this one.
+
+    HTTP 429, as ECR's troubleshooting page shows it (AWS's common-errors list says 400;
+    a client goes by the code, and keeps the status it was sent).
+    """
+
+    code = "ThrottlingException"
+    http_status = 429
+    default_message = "The request was denied due to request throttling."
+
+
+class ValidationException(EcrError, ValueError):
+    """The input fails a constraint the service checks before the operation does."""
+
+    code = "ValidationException"
+    default_message = "The input fails to satisfy the constraints specified by an AWS service."
+
+
+class UnrecognizedClientException(EcrError):
+    """The access key is not known to the service."""
+
+    code = "UnrecognizedClientException"
+    default_message = "The security token included in the request is invalid."
+
+
+class InvalidSignatureException(EcrError):
+    """The signature does not match the one the service computes, or has expired."""
+
+    code = "InvalidSignatureException"
+    default_message = (
+        "The request signature we calculated does not match the signature you provided."
+    )
+
+
+class ExpiredTokenException(EcrError):
+    """The session token has expired."""
+
+    code = "ExpiredTokenException"
+    default_message = "The security token included in the request is expired."
+
+
+class MissingAuthenticationTokenException(EcrError):
+    """The call carries no ``Authorization`` header."""
+
+    code = "MissingAuthenticationTokenException"
+    default_message = "Missing Authentication Token"
+
+
+AWS_COMMON_ERRORS_BY_CODE: Mapping[str, type[EcrError]] = {
+    error.code: error
+    for error in (
+        AccessDeniedException,
+        IncompleteSignature,
+        InternalFailure,
+        InvalidClientTokenId,
+        NotAuthorized,
+        RequestExpired,
+        ServiceUnavailable,
+        ThrottlingException,
+        ValidationException,
+        UnrecognizedClientException,
+        InvalidSignatureException,
+        ExpiredTokenException,
+        MissingAuthenticationTokenException,
+    )
+}
+
+
+class UnmodelledError(EcrError):
+    """An error answer whose code the package does not model: its code and body are kept.
+
+    Not a :class:`SerializationException`, which says that a body could not be read. An
+    error answer with no ``__type`` (an empty body, a proxy's HTML page) gets the HTTP
+    status as its code, as botocore reads it.
+    """
+
+    default_message = "An error the package does not model."
+
+    def __init__(self, message: str | None = None, *, code: str, body: object = None) -> None:
+        super().__init__(message)
+        self.code = code
+        #: The decoded JSON object of the answer, or its raw bytes if it was not one.
+        self.body = body
+
+    def wire_members(self) -> WireObject:
+        if not isinstance(self.body, dict):
+            return {}
+        return {
+            name: value
+            for name, value in self.body.items()
+            if name not in {"__type", "message", "Message"}
+        }
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (_unmodelled_error, (self.args, self.code, self.body))
+
+    def __repr__(self) -> str:
+        return f"UnmodelledError({self.message!r}, code={self.code!r})"
+
+
+def _unmodelled_error(args: tuple[object, ...], code: str, body: object) -> UnmodelledError:
+    message = args[0] if args else None
+    return UnmodelledError(message if isinstance(message, str) else None, code=code, body=body)
 
 
 class UsageError(ValueError):

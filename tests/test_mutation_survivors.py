@@ -227,7 +227,6 @@ def test_the_repository_name_shape_judges_by_the_grammar_it_is_given() -> None:
     [
         ([], "error body is not a JSON object"),
         ({"__type": 1, "message": "m"}, "error body has no string __type and message"),
-        ({"__type": "NoSuchException", "message": "m"}, "unknown error code 'NoSuchException'"),
         (
             {"__type": "InvalidLayerPartException", "lastValidByteReceived": -1},
             "lastValidByteReceived is not a PartSize",

@@ -41,12 +41,14 @@ from ecr_upload_model import (
 )
 from ecr_upload_model.limits import API_MAX_PART_BYTES
 from ecr_upload_model.planning import (
+    InitiateLayerUploadAnswer,
     LayerPush,
     Outcome,
     PartRange,
     PushPhase,
     Transport,
     UnexpectedAnswerError,
+    UploadLayerPartAnswer,
     decode_answer,
     encode_request,
     layer_digest,
@@ -171,7 +173,9 @@ def refused(last_valid: int | None) -> InvalidLayerPartException:
 
 def uploading(data: bytes | bytearray, part_size: int = 10) -> LayerPush:
     """A push of ``data`` just past InitiateLayerUpload."""
-    push = LayerPush.start(data, repository_name=REPOSITORY).on_response(not_held())
+    push = LayerPush.start(data, repository_name=REPOSITORY, min_part_size=1).on_response(
+        not_held()
+    )
     return push.on_response(InitiateLayerUploadResponse(upload_id=UPLOAD_ID, part_size=part_size))
 
 
@@ -183,7 +187,9 @@ def part_range(push: LayerPush) -> tuple[int, int]:
 
 def test_push_checks_initiates_sends_parts_in_order_and_completes() -> None:
     data = bytes(range(25))
-    push = LayerPush.start(data, repository_name=REPOSITORY, registry_id=REGISTRY_ID)
+    push = LayerPush.start(
+        data, repository_name=REPOSITORY, registry_id=REGISTRY_ID, min_part_size=1
+    )
     check = push.next_request()
     assert isinstance(check, BatchCheckLayerAvailabilityRequest)
     assert check.layer_digests == (str(sha256(data)),)
@@ -218,7 +224,7 @@ def test_push_checks_initiates_sends_parts_in_order_and_completes() -> None:
 
 
 def test_push_sends_nothing_more_when_the_repository_holds_the_layer() -> None:
-    push = LayerPush.start(b"abc", repository_name=REPOSITORY)
+    push = LayerPush.start(b"abc", repository_name=REPOSITORY, min_part_size=1)
     push = push.on_response(held(sha256(b"abc"), 3))
     assert push.done
     assert push.skipped
@@ -226,7 +232,7 @@ def test_push_sends_nothing_more_when_the_repository_holds_the_layer() -> None:
 
 
 def test_push_of_a_layer_another_digest_is_held_for_goes_on() -> None:
-    push = LayerPush.start(b"abc", repository_name=REPOSITORY)
+    push = LayerPush.start(b"abc", repository_name=REPOSITORY, min_part_size=1)
     assert push.on_response(held(sha256(b"xyz"), 3)).phase is PushPhase.INITIATE
 
 
@@ -257,7 +263,9 @@ def test_partsize_from_initiate_sets_the_parts_and_the_callers_part_size_overrid
 
 @pytest.mark.parametrize("part_size", [0, API_MAX_PART_BYTES + 1])
 def test_a_registry_partsize_no_part_can_have_is_an_unexpected_answer(part_size: int) -> None:
-    push = LayerPush.start(b"abc", repository_name=REPOSITORY).on_response(not_held())
+    push = LayerPush.start(b"abc", repository_name=REPOSITORY, min_part_size=1).on_response(
+        not_held()
+    )
     with pytest.raises(UnexpectedAnswerError, match="partSize"):
         push.on_response(InitiateLayerUploadResponse(upload_id=UPLOAD_ID, part_size=part_size))
 
@@ -321,9 +329,7 @@ def test_upload_not_found_at_completion_checks_whether_the_layer_is_held() -> No
         push.on_response(not_held())
 
 
-@pytest.mark.parametrize(
-    "error", [RepositoryNotFoundException(), UploadNotFoundException(), ServerException()]
-)
+@pytest.mark.parametrize("error", [RepositoryNotFoundException(), UploadNotFoundException()])
 def test_other_errors_end_the_push(error: EcrError) -> None:
     with pytest.raises(type(error)):
         uploading(bytes(25)).on_error(error)
@@ -399,8 +405,6 @@ def test_error_answers_decode_to_the_typed_error_with_its_members() -> None:
     [
         (200, b"not json"),
         (200, b"[1]"),
-        (400, b"[1]"),
-        (400, b'{"__type": "NoSuchThing"}'),
         (200, b"\xff"),
         (200, b"[" * 100_000),
     ],
@@ -423,6 +427,7 @@ def recorded_push(
         functools.partial(handle, registry),
         data,
         repository_name=REPOSITORY,
+        min_part_size=1,
         observe=lambda request, outcome: calls.append((request, outcome)),
         **options,  # type: ignore[arg-type]
     )
@@ -462,6 +467,7 @@ def test_push_of_a_zero_byte_layer_ends_with_empty_upload_and_sends_no_part() ->
             functools.partial(handle, new_registry()),
             b"",
             repository_name=REPOSITORY,
+            min_part_size=1,
             observe=lambda request, outcome: calls.append((request, outcome)),
         )
     assert "UploadLayerPart" not in operations(calls)
@@ -503,7 +509,9 @@ def test_a_lost_answer_is_retried_up_to_max_attempts_then_raised() -> None:
         raise ConnectionResetError("connection reset by peer")
 
     with pytest.raises(ConnectionResetError):
-        push_layer(unreachable, b"x", repository_name=REPOSITORY, max_attempts=4)
+        push_layer(
+            unreachable, b"x", repository_name=REPOSITORY, max_attempts=4, sleep=lambda _: None
+        )
     assert len(attempts) == 4
 
 
@@ -563,7 +571,9 @@ def test_push_over_an_unreliable_network_stores_the_layer_and_never_resends_a_re
         unreliable(registry, iter(faults)),
         data,
         repository_name=REPOSITORY,
+        min_part_size=1,
         max_attempts=len(faults) + 1,  # every fault is survived
+        sleep=lambda seconds: None,
         observe=lambda request, outcome: calls.append((request, outcome)),
     )
     assert digest == sha256(data)
@@ -579,14 +589,15 @@ def test_push_over_an_unreliable_network_stores_the_layer_and_never_resends_a_re
             assert (
                 bytes(request.layer_part_blob) == data[expected_first : request.part_last_byte + 1]
             )
-            if isinstance(outcome, UploadLayerPartResponse):
+            if isinstance(outcome, UploadLayerPartAnswer):
+                assert outcome.last_byte_received is not None
                 expected_first = outcome.last_byte_received + 1
             elif isinstance(outcome, InvalidLayerPartException):
                 assert outcome.last_valid_byte_received is not None
                 expected_first = outcome.last_valid_byte_received + 1
         elif isinstance(request, CompleteLayerUploadRequest):
             assert expected_first == len(data)
-        elif isinstance(outcome, InitiateLayerUploadResponse):
+        elif isinstance(outcome, InitiateLayerUploadAnswer):
             expected_first = 0
 
 
@@ -600,6 +611,8 @@ def test_a_part_whose_answer_was_lost_is_sent_again_then_the_push_skips_past_it(
         unreliable(registry, faults),
         data,
         repository_name=REPOSITORY,
+        min_part_size=1,
+        sleep=lambda seconds: None,
         observe=lambda request, outcome: calls.append((request, outcome)),
     )
     parts = [
@@ -610,8 +623,8 @@ def test_a_part_whose_answer_was_lost_is_sent_again_then_the_push_skips_past_it(
     assert parts == [
         (0, 7, "TimeoutError"),
         (0, 7, "InvalidLayerPartException"),  # it had landed: lastValidByteReceived 7
-        (8, 15, "UploadLayerPartResponse"),
-        (16, 19, "UploadLayerPartResponse"),
+        (8, 15, "UploadLayerPartAnswer"),
+        (16, 19, "UploadLayerPartAnswer"),
     ]
     assert held_size(registry, sha256(data)) == 20
 
@@ -629,7 +642,9 @@ def send_through(registry: Registry, push: LayerPush) -> LayerPush:
 
 def test_two_pushes_of_one_layer_racing_both_succeed() -> None:
     registry = new_registry()
-    first, second = (LayerPush.start(b"same layer", repository_name=REPOSITORY) for _ in "ab")
+    first, second = (
+        LayerPush.start(b"same layer", repository_name=REPOSITORY, min_part_size=1) for _ in "ab"
+    )
     # Both find the layer missing and upload it; the later completion is answered
     # LayerAlreadyExistsException, which is success.
     while not (first.done and second.done):

@@ -4,3 +4,5 @@
 # --ignore-missing-stub` (run with botocore and boto3 installed).
 
 __version__: str
+
+def xform_name(name: str, sep: str = "_", _xform_cache: dict[object, str] = ...) -> str: ...

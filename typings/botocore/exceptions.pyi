@@ -1,5 +1,13 @@
 from typing import Any
 
+class BotoCoreError(Exception):
+    fmt: str
+    def __init__(self, **kwargs: Any) -> None: ...
+
+class ConnectionError(BotoCoreError): ...
+class HTTPClientError(BotoCoreError): ...
+class NoCredentialsError(BotoCoreError): ...
+
 class ClientError(Exception):
     response: dict[str, Any]
     operation_name: str
