@@ -20,8 +20,12 @@ comparison's baseline. Speed is measured here and never asserted in the tests.
 4. Growth: each identifier's linear pattern on adversarial text of 1k, 10k and 100k
    characters (no length check): about 10 times per 10 times the length. For contrast,
    the seed's published repository pattern under ``regex`` (quadratic: about 100 times).
+5. Threads: four different uploads pushed through one shared ``Registry`` by four
+   threads at once, against one thread pushing the same four in turn. Target: the
+   threads are not slower (hashing releases the GIL; the registry's lock is never held
+   while hashing).
 
-Usage: ``python bench/bench.py [--quick] [--only 1,2,3,4]``.
+Usage: ``python bench/bench.py [--quick] [--only 1,2,3,4,5]``.
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ import platform
 import re
 import statistics
 import sys
+import threading
 import time
 from collections.abc import Callable, Sequence
 from typing import Annotated, Any
@@ -50,10 +55,12 @@ import regex
 from botocore.validate import validate_parameters
 
 from ecr_upload_model import (
+    InitiateLayerUploadRequest,
     InvalidParameterException,
     Registry,
     RepositoryGrammar,
     RepositoryName,
+    UploadId,
     UploadLayerPartRequest,
 )
 from ecr_upload_model._shapes import MAX_KEPT_IDENTIFIERS
@@ -378,6 +385,65 @@ def bench_wire_part(rounds: int) -> None:
 
 
 # ---------------------------------------------------------------------------------------
+# 5. Four uploads through one registry: four threads against one
+
+
+def bench_threads(rounds: int) -> None:
+    uploads, parts_per_upload, part_size = 4, 4, 5 * 1024 * 1024
+    parts = [os.urandom(part_size) for _ in range(parts_per_upload)]
+
+    def push_all(registry: Registry, upload_ids: list[UploadId], threads: int) -> None:
+        def push(upload_id: UploadId) -> None:
+            for index, blob in enumerate(parts):
+                first = index * part_size
+                registry.upload_layer_part(
+                    UploadLayerPartRequest(
+                        repository_name=RepositoryName("team/app"),
+                        upload_id=upload_id,
+                        part_first_byte=first,
+                        part_last_byte=first + part_size - 1,
+                        layer_part_blob=blob,
+                    )
+                )
+
+        if threads == 1:
+            for upload_id in upload_ids:
+                push(upload_id)
+            return
+        workers = [threading.Thread(target=push, args=(upload_id,)) for upload_id in upload_ids]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+
+    samples: dict[str, list[float]] = {"4 threads": [], "1 thread": []}
+    for round_ in range(rounds):
+        order = ("4 threads", "1 thread") if round_ % 2 == 0 else ("1 thread", "4 threads")
+        for name in order:
+            registry = Registry("123456789012", upload_id_factory=sequential_upload_ids())
+            repository = registry.create_repository("team/app")
+            upload_ids = [
+                registry.initiate_layer_upload(
+                    InitiateLayerUploadRequest(repository_name=repository)
+                ).upload_id
+                for _ in range(uploads)
+            ]
+            gc.collect()
+            start = time.perf_counter()
+            push_all(registry, upload_ids, 4 if name == "4 threads" else 1)
+            samples[name].append(time.perf_counter() - start)
+    medians = {name: statistics.median(times) for name, times in samples.items()}
+    total = uploads * parts_per_upload * part_size / (1024 * 1024)
+    print_ratios(
+        f"5. {uploads} uploads of {parts_per_upload} parts of 5 MiB ({total:.0f} MiB) "
+        "through one Registry",
+        "1 thread",
+        medians,
+        {"4 threads": "target <= 1 (not slower)", "1 thread": "the same uploads in turn"},
+    )
+
+
+# ---------------------------------------------------------------------------------------
 # 3. Identifier validation, typical and adversarial
 
 
@@ -548,7 +614,7 @@ def machine() -> str:
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer rounds (a smoke run)")
-    parser.add_argument("--only", default="1,2,3,4", help="which benchmarks, e.g. 1,3")
+    parser.add_argument("--only", default="1,2,3,4,5", help="which benchmarks, e.g. 1,3")
     args = parser.parse_args(argv)
     chosen = {int(item) for item in args.only.split(",")}
     rounds = 5 if args.quick else 31
@@ -563,6 +629,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         bench_identifiers(rounds, batch_seconds)
     if 4 in chosen:
         bench_growth(args.quick)
+    if 5 in chosen:
+        bench_threads(3 if args.quick else 11)
 
 
 if __name__ == "__main__":
