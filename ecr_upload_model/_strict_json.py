@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
-from itertools import accumulate
 from typing import Any, Final, NamedTuple, NoReturn
 
 from .errors import SerializationException
@@ -93,16 +92,11 @@ def loads(text: str, cut: Cut = NO_CUT) -> object:
         raise not_json(error, cut) from None
 
 
-# The structure is judged on the bytes with every escape and string taken out: escapes
-# first (so an escaped quote ends no string), then strings (an unterminated one runs to
-# the end). Each pattern repeats one character class, which needs no backtracking stack.
-_ESCAPE: Final = re.compile(rb"\\.", re.DOTALL)
-_STRING: Final = re.compile(rb'"[^"]*"?')
-_NOT_BRACKETS: Final = bytes(byte for byte in range(256) if byte not in b"[]{}")
-#: How each bracket moves the nesting depth.
-_DEPTH_STEP: Final = tuple(
-    1 if byte in b"[{" else -1 if byte in b"]}" else 0 for byte in range(256)
-)
+# The tokens that make the structure, each a group (``lastindex`` names it without making
+# an object): an escape (skipped, so an escaped quote ends no string), a quote, an opening
+# and a closing bracket, a comma. One token at a time keeps the memory constant.
+_TOKEN: Final = re.compile(rb'(\\.)|(")|([\[{])|([\]}])|(,)', re.DOTALL)
+_QUOTE, _OPEN, _CLOSE, _COMMA = 2, 3, 4, 5
 
 
 def check_structure(body: bytes | bytearray | memoryview) -> None:
@@ -112,15 +106,28 @@ def check_structure(body: bytes | bytearray | memoryview) -> None:
     Outside strings, a value is the whole body or follows a comma or an opening bracket:
     their count bounds the values (and members) the parser would make.
     """
-    skeleton = _STRING.sub(b"", _ESCAPE.sub(b"", body))
-    brackets = skeleton.translate(None, _NOT_BRACKETS)
-    if max(accumulate(map(_DEPTH_STEP.__getitem__, brackets)), default=0) > MAX_NESTING_DEPTH:
-        raise SerializationException("The request body is nested too deeply")
-    values = 1 + skeleton.count(b",") + skeleton.count(b"[") + skeleton.count(b"{")
-    if values > MAX_JSON_VALUES:
-        raise SerializationException(
-            f"The request body holds more than {MAX_JSON_VALUES} JSON values"
-        )
+    in_string = False
+    depth = 0
+    values = 1
+    for token in _TOKEN.finditer(body):
+        kind = token.lastindex
+        if kind == _QUOTE:
+            in_string = not in_string
+        elif in_string:
+            continue
+        elif kind == _OPEN:
+            depth += 1
+            values += 1
+            if depth > MAX_NESTING_DEPTH:
+                raise SerializationException("The request body is nested too deeply")
+        elif kind == _CLOSE:
+            depth -= 1
+        elif kind == _COMMA:
+            values += 1
+        if values > MAX_JSON_VALUES:
+            raise SerializationException(
+                f"The request body holds more than {MAX_JSON_VALUES} JSON values"
+            )
 
 
 def parse(body: bytes | bytearray | memoryview) -> object:
