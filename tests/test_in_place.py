@@ -120,3 +120,33 @@ def test_the_blob_is_read_in_place_however_json_spells_it() -> None:
             assert type(in_place["layerPartBlob"]).__name__ == "DecodedInPlace", body
     # A request without a blob member has nothing to read in place.
     assert parse_in_place(memoryview(b"{}"), CompleteLayerUploadRequest, TOO_LARGE) is None
+
+
+@given(
+    data=st.binary(max_size=48),
+    escapes=st.lists(st.sampled_from(["/", "u", "U", "ws"]), max_size=8),
+    blob_first=st.booleans(),
+    other=st.sampled_from(["", "t\u00e9am \U0001f600", "\\u00e9", '\\"layerPartBlob\\": \\"x\\"']),
+)
+def test_every_spelling_of_a_valid_body_reads_as_the_whole_parse_reads_it(
+    data: bytes, escapes: list[str], blob_first: bool, other: str
+) -> None:
+    """Escapes in the blob (``\\/``, ``\\u0041`` in either case), whitespace, another member
+    with non-ASCII text or the blob's key inside a string, the blob first or last."""
+    text = base64.b64encode(data).decode("ascii")
+    for index, escape in enumerate(escapes):
+        at = index * 3 % (len(text) + 1)
+        if escape == "/":
+            text = text[:at] + "\\/" + text[at:]
+        elif escape in "uU" and at < len(text):
+            code = f"\\u{ord(text[at]):04x}"
+            text = (
+                text[:at]
+                + (code if escape == "u" else code.upper().replace("\\U", "\\u"))
+                + text[at + 1 :]
+            )
+    blob = f'"layerPartBlob" :\t"{text}"'.encode()
+    members = VALID_MEMBERS + f', "note": "{other}"'.encode()
+    body = b"{" + (blob + b",\n " + members if blob_first else members + b" , " + blob) + b"}"
+    assert through_the_wire(body) == whole_parse(body)
+    assert not isinstance(through_the_wire(body), EcrError) or escapes, body
