@@ -32,8 +32,6 @@ from .limits import BODY_SLACK_BYTES
 # The standard library's JSON scanner (in C), which its stubs leave out.
 _scanstring: Final[Callable[[str, int], tuple[str, int]]] = json.decoder.scanstring  # type: ignore[attr-defined]
 _SCAN_ONCE: Final[Callable[[str, int], tuple[object, int]]] = _strict_json.DECODER.scan_once  # type: ignore[attr-defined]
-#: A run of strict base64 characters: a blob's text as clients write it.
-_BASE64_RUN: Final = re.compile(rb"[A-Za-z0-9+/=]*")
 _WHITESPACE: Final = re.compile(r"[ \t\n\r]*")
 #: The window in which an escaped blob's text is decoded.
 WINDOW_BYTES: Final = 1 << 20
@@ -175,15 +173,24 @@ def _scan_escaped(view: memoryview, start: int, max_text_length: int) -> _Blob:
     return _Blob(None, characters, decoder.length, None, _Window(len(view), ""), None)
 
 
+def _find(view: memoryview, needle: bytes, start: int, end: int) -> int:
+    """``view.find(needle, start, end)``, which a memoryview lacks."""
+    whole = view.obj
+    if isinstance(whole, (bytes, bytearray)) and len(whole) == view.nbytes:
+        return whole.find(needle, start, end)  # memchr: several times a regex's speed
+    found = re.compile(re.escape(needle)).search(view, start, end)
+    return -1 if found is None else found.start()
+
+
 def _scan(view: memoryview, start: int, max_text_length: int) -> _Blob:
-    run_end = _BASE64_RUN.match(view, start).end()  # type: ignore[union-attr]
-    if run_end < len(view) and view[run_end] == 0x22:  # the plain form: no escape
-        length = run_end - start
-        data = None
-        if length <= max_text_length:
-            with contextlib.suppress(binascii.Error, ValueError):
-                data = _shapes._b64decode(view[start:run_end])
-        return _Blob(run_end, length, length, data, None, None)
+    end = _find(view, b'"', start, len(view))
+    if 0 <= end - start <= max_text_length and _find(view, b"\\", start, end) < 0:
+        try:  # the plain form clients send: strict base64, no escape
+            data = _shapes._b64decode(view[start:end])
+        except (binascii.Error, ValueError):
+            pass
+        else:
+            return _Blob(end, end - start, end - start, data, None, None)
     return _scan_escaped(view, start, max_text_length)
 
 
