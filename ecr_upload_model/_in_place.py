@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import binascii
 import codecs
-import contextlib
 import json
 import re
 from collections.abc import Callable, Iterator
