@@ -33,9 +33,11 @@ from .limits import MAX_LONG
 MIN_LONG: Final = -(2**63)
 
 #: How many identifiers of one member a generated reader keeps (equal texts give one
-#: shared value): enough for a busy server's uploads, little memory (at most 256 KiB of
-#: names of 256 characters). The package's own choice, not ECR's.
+#: shared value): enough for a busy server's uploads. The package's own choice, not ECR's.
 MAX_KEPT_IDENTIFIERS: Final = 1024
+#: Only identifiers this short are kept: a repository name's maximum, which holds a sha512
+#: digest (135 characters); so what is kept is at most 256 KiB of text per member.
+MAX_KEPT_IDENTIFIER_LENGTH: Final = 256
 
 T = TypeVar("T")
 
@@ -185,9 +187,10 @@ class Identifier(Generic[IdentifierT]):
             raise InvalidParameterException.constraint(member, f"must be a {self.type_.__name__}")
 
     def accept(self, raw: str, value: str, member: str, source: Source) -> list[str]:
-        # What ``check`` does, inline: the rule's lengths, its pattern, the value. The
+        # What ``check`` does, inline: the rule's lengths, its pattern, the value. Short
         # values are kept (a server reads one registry id, name and upload id in part
-        # after part), as many as MAX_KEPT_IDENTIFIERS, then forgotten all at once.
+        # after part), as many as MAX_KEPT_IDENTIFIERS, then forgotten all at once; only
+        # once the whole request is read (``_keep``): a refused one leaves nothing.
         rule = source.grammar.value if self.rule is None else self.rule
         low = "" if rule.min_length is None else f"{rule.min_length} <= "
         high = "" if rule.max_length is None else f" <= {rule.max_length}"
@@ -200,9 +203,8 @@ class Identifier(Generic[IdentifierT]):
             f"elif type({raw}) is str{length} and {source.name(rule.linear.fullmatch)}({raw}):",
             f"    {value} = _new({source.name(self.type_)})",
             f"    {source.name(_slot_setter(self.type_, 'value'))}({value}, {raw})",
-            f"    if len({kept_name}) >= {MAX_KEPT_IDENTIFIERS}:",
-            f"        {kept_name}.clear()",
-            f"    {kept_name}[{raw}] = {value}",
+            f"    if len({raw}) <= {MAX_KEPT_IDENTIFIER_LENGTH}:",
+            f"        _fresh.append(({kept_name}, {raw}, {value}))",
             "else:",
             f"    {source.refuse}",
         ]
@@ -292,14 +294,17 @@ else:  # pragma: no cover - Python 3.10 has no strict_mode
 
 @attrs.frozen
 class DecodedInPlace:
-    """A blob member whose base64 text the wire layer decoded straight from the request
-    body's bytes (see ``_in_place``), so the text was never copied into a string.
+    """A blob member whose string the wire layer read straight from the request body's
+    bytes (see ``_in_place``), so its text was never copied into a string.
 
-    Made only for text that is strict base64 and no longer than the shape allows: what
-    :meth:`Blob.decode` would have made of the same text.
+    ``data`` is what :meth:`Blob.decode` makes of a text of ``text_length`` characters
+    that is strict base64 and no longer than the shape allows; ``None`` for another text.
     """
 
-    data: bytes = attrs.field(repr=lambda data: f"<{len(data)} bytes>")
+    data: bytes | None = attrs.field(
+        repr=lambda data: "None" if data is None else f"<{len(data)} bytes>"
+    )
+    text_length: int
 
 
 @attrs.frozen
@@ -315,15 +320,21 @@ class Blob:
         return 4 * -(-self.maximum // 3)
 
     def decode(self, raw: object, member: str) -> object:
-        if type(raw) is not str:
-            if type(raw) is DecodedInPlace:
-                return raw.data
+        if isinstance(raw, DecodedInPlace):
+            text, length, data = None, raw.text_length, raw.data
+        elif type(raw) is str:
+            text, length, data = raw, len(raw), None
+        else:
             raise _not_convertible(raw, "Blob")
-        if len(raw) > self.max_text_length:
+        if length > self.max_text_length:
             # Judged from the text before any decoding (reference sheet, section 7).
             return _Oversized.BLOB
         try:
-            return _b64decode(raw)
+            if text is not None:
+                return _b64decode(text)
+            if data is None:
+                raise ValueError("not strict base64")
+            return data
         except ValueError:  # binascii.Error, or non-ASCII text
             raise SerializationException(f"'{member}' is not valid base64") from None
 
@@ -358,7 +369,7 @@ class Blob:
             f"        {value} = {source.name(_b64decode)}({raw})",
             "    except ValueError:",
             f"        {source.refuse}",
-            f"elif type({raw}) is {source.name(DecodedInPlace)}:",
+            f"elif type({raw}) is {source.name(DecodedInPlace)} and {raw}.data is not None:",
             f"    {value} = {raw}.data",
             "else:",
             f"    {source.refuse}",
@@ -516,6 +527,7 @@ def _generate_reader(cls: type[T], grammar: RepositoryGrammar) -> Callable[[obje
     source = Source(grammar)
     lines = ["def reader(obj):", "    if type(obj) is not dict:", f"        {source.refuse}"]
     lines.append("    get = obj.get")
+    lines.append("    _fresh = []")
     members = _members(cls)
     for index, m in enumerate(members):
         raw, value = f"raw{index}", f"value{index}"
@@ -529,6 +541,8 @@ def _generate_reader(cls: type[T], grammar: RepositoryGrammar) -> Callable[[obje
     lines.append("    instance = _new(_cls)")
     for index, m in enumerate(members):
         lines.append(f"    {source.name(_slot_setter(cls, m.field))}(instance, value{index})")
+    lines.append("    if _fresh:")
+    lines.append("        _keep(_fresh)")
     lines.append("    return instance")
     namespace: dict[str, Any] = {
         **source.constants,
@@ -536,6 +550,7 @@ def _generate_reader(cls: type[T], grammar: RepositoryGrammar) -> Callable[[obje
         "_grammar": grammar,
         "_new": _new,
         "_read_member_by_member": _read_member_by_member,
+        "_keep": _keep,
     }
     text = "\n".join(lines)
     filename = f"<ecr_upload_model reader of {cls.__qualname__}, {grammar.name} grammar>"
@@ -545,6 +560,14 @@ def _generate_reader(cls: type[T], grammar: RepositoryGrammar) -> Callable[[obje
     reader: Callable[[object], T] = namespace["reader"]
     _READERS[(cls, id(grammar))] = reader
     return reader
+
+
+def _keep(fresh: list[tuple[dict[str, object], str, object]]) -> None:
+    """Keeps the identifiers a reader made for an accepted request."""
+    for kept, text, value in fresh:
+        if len(kept) >= MAX_KEPT_IDENTIFIERS:
+            kept.clear()
+        kept[text] = value
 
 
 def _read_member_by_member(cls: type[T], obj: object, grammar: RepositoryGrammar) -> T:

@@ -81,3 +81,38 @@ SERVICE_QUOTAS = Limits(
     max_parts=QUOTA_MAX_PARTS,
     max_layer_bytes=QUOTA_MAX_LAYER_BYTES,
 )
+
+# ---------------------------------------------------------------------------------------
+# What a server reads of one request body: the package's own bounds (ECR publishes none),
+# each large enough for every valid request however a JSON writer spells it, and small
+# enough that reading a body costs memory and time in proportion to its own size.
+
+#: Room in every body for what no count bounds: member names, whitespace, the registry
+#: id, the repository name (256 characters, 1,536 bytes even as ``\u`` escapes), the
+#: upload id, the byte range, and members the shape ignores.
+BODY_SLACK_BYTES = 64 * 1024
+#: The most bytes JSON spends on one character: one outside the Basic Multilingual Plane
+#: as two ``\u`` escapes (``\ud83d\ude00``), as ``json.dumps`` (and so botocore) writes it.
+MAX_JSON_BYTES_PER_CHARACTER = 12
+#: JSON lets a writer escape ``/`` as ``\/`` (PHP's ``json_encode`` does by default), so a
+#: blob's base64 text, all of whose characters may be ``/``, can take twice its length.
+MAX_BLOB_TEXT_EXPANSION = 2
+#: A valid request nests 2 deep (an object holding a list of strings); deeper nesting is
+#: refused before the parser recurses, so no thread's stack limits what a body may do.
+MAX_NESTING_DEPTH = 32
+#: The JSON values one body may hold: a valid request holds at most 106 (100 digests in a
+#: list, 5 members); each value costs about 100 bytes parsed, whatever its text.
+MAX_JSON_VALUES = 1024
+
+#: The largest body of each operation, by operation name.
+MAX_BODY_BYTES = {
+    "InitiateLayerUpload": BODY_SLACK_BYTES,
+    # LayerDigest has no maximum length: a digest is counted as long as a
+    # BatchedOperationLayerDigest may be, in ASCII (its pattern is ASCII), quoted, a comma.
+    "CompleteLayerUpload": BODY_SLACK_BYTES + MAX_LAYER_DIGESTS * (MAX_BATCHED_DIGEST_LENGTH + 3),
+    "BatchCheckLayerAvailability": BODY_SLACK_BYTES
+    + MAX_LAYER_DIGESTS * (MAX_BATCHED_DIGEST_LENGTH * MAX_JSON_BYTES_PER_CHARACTER + 3),
+    # The blob's text (4 characters for every 3 bytes) and the rest; without its blob, a
+    # part's body is at most BODY_SLACK_BYTES.
+    "UploadLayerPart": BODY_SLACK_BYTES + MAX_BLOB_TEXT_EXPANSION * 4 * -(-API_MAX_PART_BYTES // 3),
+}

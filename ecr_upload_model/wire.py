@@ -18,14 +18,14 @@ strictly (:func:`parse_body`), then the operation's shape reads it.
 from __future__ import annotations
 
 import json
-from collections import Counter
 from collections.abc import Callable, Mapping
-from typing import Any, Final, NoReturn
+from typing import Any, Final, TypeAlias
 
+from . import _shapes, _strict_json
 from ._in_place import parse_in_place
-from ._shapes import MIN_LONG
 from .errors import EcrError, SerializationException, UnknownOperationException, UsageError
 from .identifiers import RepositoryGrammar
+from .limits import BODY_SLACK_BYTES, MAX_BODY_BYTES
 from .operations import (
     OPERATIONS,
     TARGET_PREFIX,
@@ -38,23 +38,24 @@ from .registry import Registry
 __all__ = [
     "CONTENT_TYPE",
     "DEFAULT_REQUEST_ID",
+    "MAX_BODY_BYTES",
     "OPERATIONS",
     "TARGET_PREFIX",
+    "Body",
     "Request",
     "Response",
+    "check_body_size",
     "decode_request",
     "encode_error",
     "encode_response",
     "handle",
+    "max_body_bytes",
     "parse_body",
 ]
 
 CONTENT_TYPE: Final = "application/x-amz-json-1.1"
 #: The ``x-amzn-RequestId`` of an answer when the caller gives none.
 DEFAULT_REQUEST_ID: Final = "00000000-0000-0000-0000-000000000000"
-#: A JSON integer of more characters than the smallest long cannot be any member of
-#: these operations (each number is a long); refusing it early keeps parsing linear.
-MAX_INTEGER_CHARACTERS: Final = len(str(MIN_LONG))
 
 #: How the reference registry answers each operation.
 ANSWERS: Final[Mapping[str, Callable[[Registry, Any], Response]]] = {
@@ -80,26 +81,23 @@ def _operation(target: str) -> Operation[Request, Response]:
     return operation
 
 
-def _refuse_constant(name: str) -> NoReturn:
-    raise SerializationException(f"{name} is not a JSON number")
+#: What a body may be: bytes, or a buffer of them.
+Body: TypeAlias = bytes | bytearray | memoryview
 
 
-def _parse_integer(text: str) -> int:
-    if len(text) > MAX_INTEGER_CHARACTERS:
-        raise SerializationException("NUMBER_VALUE is out of the range of a Long")
-    return int(text)
+def _view(body: Body) -> memoryview:
+    """A byte view of ``body`` (no copy), or UsageError for anything but bytes."""
+    if not isinstance(body, (bytes, bytearray, memoryview)):
+        raise UsageError(
+            f"a request body must be bytes, bytearray or memoryview, not {type(body).__name__}"
+        )
+    view = memoryview(body)
+    if not view.c_contiguous:
+        raise UsageError("a request body given as a memoryview must be contiguous")
+    return view.cast("B") if view.format != "B" else view
 
 
-def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    obj = dict(pairs)
-    if len(obj) != len(pairs):
-        counts = Counter(key for key, _ in pairs)
-        duplicate = next(key for key, count in counts.items() if count > 1)
-        raise SerializationException(f"The key '{duplicate}' appears twice in one object")
-    return obj
-
-
-def parse_body(body: bytes) -> object:
+def parse_body(body: Body) -> object:
     """The JSON value of a request body, or SerializationException.
 
     Stricter than :func:`json.loads` on purpose, so that no two readers of one body can
@@ -108,46 +106,60 @@ def parse_body(body: bytes) -> object:
     - the bytes must be UTF-8 (no BOM, no other encoding, no lone surrogates);
     - ``NaN``, ``Infinity`` and ``-Infinity`` are not JSON and are refused;
     - an object with the same key twice is refused: parsers differ on which value counts;
-    - an integer longer than any long is refused, and nesting too deep for the parser.
+    - an integer longer than any long is refused;
+    - nesting deeper than ``MAX_NESTING_DEPTH`` and more than ``MAX_JSON_VALUES`` values
+      are refused before parsing, in linear time (``limits``).
 
     Decoding to text is the one copy :func:`json.loads` would make of bytes anyway.
     """
-    try:
-        text = str(body, "utf-8")
-    except UnicodeDecodeError as error:
-        raise SerializationException(
-            f"The request body is not UTF-8 (byte {error.start})"
-        ) from None
-    try:
-        return json.loads(
-            text,
-            parse_constant=_refuse_constant,
-            parse_int=_parse_integer,
-            object_pairs_hook=_object,
-        )
-    except SerializationException:
-        raise
-    except json.JSONDecodeError as error:
-        raise SerializationException(
-            f"The request body is not JSON: {error.msg} at character {error.pos}"
-        ) from None
-    except RecursionError:
-        raise SerializationException("The request body is nested too deeply") from None
+    return _strict_json.parse(_view(body))
+
+
+def max_body_bytes(target: str) -> int:
+    """The longest body a call of ``target`` (an ``X-Amz-Target`` value) may have.
+
+    A server may refuse a longer ``Content-Length`` before reading the body
+    (:func:`check_body_size` gives the error); ``handle`` refuses it all the same.
+    """
+    return MAX_BODY_BYTES[_operation(target).name]
+
+
+def check_body_size(target: str, size: int) -> None:
+    """UnknownOperationException for an unknown target, SerializationException for a
+    body of ``size`` bytes longer than the operation's :func:`max_body_bytes`."""
+    limit = max_body_bytes(target)
+    if size > limit:
+        raise _too_large(_operation(target).name, size, limit)
+
+
+def _too_large(name: str, size: int, limit: int) -> SerializationException:
+    return SerializationException(
+        f"The request body is {size} bytes, more than the {limit} of any {name} request"
+    )
 
 
 def _decode(
-    target: str, body: bytes, grammar: RepositoryGrammar
+    target: str, body: Body, grammar: RepositoryGrammar
 ) -> tuple[Operation[Request, Response], Request]:
     operation = _operation(target)
-    obj = parse_in_place(body, operation.request_type, parse_body)
-    request = operation.request_type.from_wire(
-        parse_body(body) if obj is None else obj, grammar=grammar
+    view = _view(body)
+    limit = MAX_BODY_BYTES[operation.name]
+    if len(view) > limit:
+        raise _too_large(operation.name, len(view), limit)
+    too_large = SerializationException(
+        f"The request body without its blob is more than {BODY_SLACK_BYTES} bytes"
     )
+    obj = parse_in_place(view, operation.request_type, too_large)
+    if obj is None:
+        if len(view) > BODY_SLACK_BYTES and _shapes.blob_member(operation.request_type):
+            raise too_large
+        obj = _strict_json.parse(view)
+    request = operation.request_type.from_wire(obj, grammar=grammar)
     return operation, request
 
 
 def decode_request(
-    target: str, body: bytes, *, grammar: RepositoryGrammar = RepositoryGrammar.SEED
+    target: str, body: Body, *, grammar: RepositoryGrammar = RepositoryGrammar.SEED
 ) -> Request:
     """The request a call makes; else UnknownOperation, Serialization or InvalidParameter."""
     return _decode(target, body, grammar)[1]
@@ -183,7 +195,7 @@ def encode_error(error: EcrError, *, request_id: str) -> tuple[int, dict[str, st
 
 
 def handle(
-    registry: Registry, target: str, body: bytes, *, request_id: str = DEFAULT_REQUEST_ID
+    registry: Registry, target: str, body: Body, *, request_id: str = DEFAULT_REQUEST_ID
 ) -> tuple[int, dict[str, str], bytes]:
     """Answers one call (``X-Amz-Target`` value and raw body) from ``registry``.
 

@@ -15,6 +15,7 @@ import pytest
 
 from ecr_upload_model import (
     CompleteLayerUploadRequest,
+    InitiateLayerUploadRequest,
     InvalidParameterException,
     Registry,
     RepositoryGrammar,
@@ -22,7 +23,12 @@ from ecr_upload_model import (
     SerializationException,
     UploadLayerPartRequest,
 )
-from ecr_upload_model.limits import API_MAX_PART_BYTES, MAX_REPOSITORY_NAME_LENGTH
+from ecr_upload_model.limits import (
+    API_MAX_PART_BYTES,
+    MAX_BODY_BYTES,
+    MAX_JSON_VALUES,
+    MAX_REPOSITORY_NAME_LENGTH,
+)
 from ecr_upload_model.registry import sequential_upload_ids
 from ecr_upload_model.wire import TARGET_PREFIX, handle
 
@@ -91,11 +97,14 @@ def test_body_of_a_wide_array_is_a_serialization_exception() -> None:
     refused_as("UploadLayerPart", body, "SerializationException")
 
 
-def test_ten_megabyte_repository_name_is_refused_by_its_length() -> None:
+def test_long_repository_name_is_refused_by_its_length() -> None:
     name = "a" * (10 * MB)
+    with pytest.raises(InvalidParameterException, match="less than or equal to 256"):
+        InitiateLayerUploadRequest.from_wire({"repositoryName": name})
+    within_the_body_limit = name[: MAX_BODY_BYTES["InitiateLayerUpload"] - 100]
     message = refused_as(
         "InitiateLayerUpload",
-        json.dumps({"repositoryName": name}).encode("ascii"),
+        json.dumps({"repositoryName": within_the_body_limit}).encode("ascii"),
         "InvalidParameterException",
     )
     assert "must have length less than or equal to 256" in message
@@ -118,12 +127,15 @@ def test_name_at_the_length_limit_with_an_adversarial_ending_is_refused_by_its_p
     ids=["no colon", "bad last char", "many colons", "no hex"],
 )
 def test_ten_megabyte_layer_digest_is_refused_by_its_pattern(digest: str) -> None:
-    """LayerDigest has no maximum length: only a linear pattern keeps this quick."""
+    """LayerDigest has no maximum length: only a linear pattern keeps this quick (the wire
+    refuses so long a body by its size before reading it)."""
     body = {"repositoryName": "team/app", "uploadId": UPLOAD_ID, "layerDigests": [digest]}
+    with pytest.raises(InvalidParameterException, match="must satisfy regular expression"):
+        CompleteLayerUploadRequest.from_wire(body)
     message = refused_as(
-        "CompleteLayerUpload", json.dumps(body).encode("ascii"), "InvalidParameterException"
+        "CompleteLayerUpload", json.dumps(body).encode("ascii"), "SerializationException"
     )
-    assert "must satisfy regular expression" in message
+    assert "more than the 165836 of any CompleteLayerUpload request" in message
 
 
 def test_many_digests_are_refused_by_their_count() -> None:
@@ -186,8 +198,8 @@ def test_duplicate_keys_are_a_serialization_exception(body: bytes) -> None:
     assert "twice" in message
 
 
-def test_duplicate_keys_among_many_members_are_found() -> None:
-    members = b", ".join(b'"k%d": 0' % index for index in range(200_000))
+def test_duplicate_keys_among_as_many_members_as_a_body_may_hold_are_found() -> None:
+    members = b", ".join(b'"k%d": 0' % index for index in range(MAX_JSON_VALUES - 3))
     body = b'{"repositoryName": "team/app", ' + members + b', "k7": 1}'
     message = refused_as("InitiateLayerUpload", body, "SerializationException")
     assert "'k7'" in message
@@ -201,9 +213,9 @@ def test_duplicate_keys_among_many_members_are_found() -> None:
         b'{"repositoryName": "\xed\xa0\x80"}',  # a surrogate encoded as UTF-8
         b"\xef\xbb\xbf" + b'{"repositoryName": "team/app"}',
         '{"repositoryName": "team/app"}'.encode("utf-16"),
-        b'{"repositoryName": "team/app", "x": "' + b"\xff" * MB + b'"}',
+        b'{"repositoryName": "team/app", "x": "' + b"\xff" * 60_000 + b'"}',
     ],
-    ids=["invalid byte", "truncated sequence", "surrogate", "BOM", "UTF-16", "megabyte of 0xff"],
+    ids=["invalid byte", "truncated sequence", "surrogate", "BOM", "UTF-16", "60 kB of 0xff"],
 )
 def test_body_that_is_not_utf8_is_a_serialization_exception(body: bytes) -> None:
     message = refused_as("InitiateLayerUpload", body, "SerializationException")

@@ -9,12 +9,13 @@ import json
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from ecr_upload_model import EcrError, UploadLayerPartRequest
+from ecr_upload_model import EcrError, SerializationException, UploadLayerPartRequest
 from ecr_upload_model._in_place import parse_in_place
 from ecr_upload_model.operations import CompleteLayerUploadRequest
 from ecr_upload_model.wire import TARGET_PREFIX, decode_request, parse_body
 
 TARGET = f"{TARGET_PREFIX}.UploadLayerPart"
+TOO_LARGE = SerializationException("too large")
 UPLOAD_ID = "0a1b2c3d-0000-4000-8000-000000000000"
 
 
@@ -106,11 +107,46 @@ def test_a_body_damaged_anywhere_reads_as_the_whole_parse_reads_it(
     assert through_the_wire(damaged) == whole_parse(damaged)
 
 
-def test_a_plain_body_is_read_in_place_and_others_are_left_to_the_whole_parse() -> None:
-    in_place = parse_in_place(request_body("YWJj"), UploadLayerPartRequest, parse_body)
-    assert isinstance(in_place, dict)
-    assert UploadLayerPartRequest.from_wire(in_place).layer_part_blob == b"abc"
-    escaped = b'{"layerPartBlob": "YWJj\\/", "repositoryName": "team/app"}'
-    assert parse_in_place(escaped, UploadLayerPartRequest, parse_body) is None
+def test_the_blob_is_read_in_place_however_json_spells_it() -> None:
+    """Escapes, whitespace, the blob first or among other members: the blob's string is
+    read from the body, not by the whole parse."""
+    for spelling in (b'"YWJj"', b'"YWJj\\/"'[:-3] + b'\\/"', b'"\\u0059WJj"', b'"YW\\/j"'):
+        for body in (
+            b'{"layerPartBlob": ' + spelling + b', "repositoryName": "t\xc3\xa9am"}',
+            b'{ "x" : {"layerPartBlob": "A"} ,\n"layerPartBlob"\t:\r' + spelling + b"}",
+        ):
+            in_place = parse_in_place(memoryview(body), UploadLayerPartRequest, TOO_LARGE)
+            assert isinstance(in_place, dict)
+            assert type(in_place["layerPartBlob"]).__name__ == "DecodedInPlace", body
     # A request without a blob member has nothing to read in place.
-    assert parse_in_place(b"{}", CompleteLayerUploadRequest, parse_body) is None
+    assert parse_in_place(memoryview(b"{}"), CompleteLayerUploadRequest, TOO_LARGE) is None
+
+
+@given(
+    data=st.binary(max_size=48),
+    escapes=st.lists(st.sampled_from(["/", "u", "U", "ws"]), max_size=8),
+    blob_first=st.booleans(),
+    other=st.sampled_from(["", "t\u00e9am \U0001f600", "\\u00e9", '\\"layerPartBlob\\": \\"x\\"']),
+)
+def test_every_spelling_of_a_valid_body_reads_as_the_whole_parse_reads_it(
+    data: bytes, escapes: list[str], blob_first: bool, other: str
+) -> None:
+    """Escapes in the blob (``\\/``, ``\\u0041`` in either case), whitespace, another member
+    with non-ASCII text or the blob's key inside a string, the blob first or last."""
+    text = base64.b64encode(data).decode("ascii")
+    for index, escape in enumerate(escapes):
+        at = index * 3 % (len(text) + 1)
+        if escape == "/":
+            text = text[:at] + "\\/" + text[at:]
+        elif escape in "uU" and at < len(text):
+            code = f"\\u{ord(text[at]):04x}"
+            text = (
+                text[:at]
+                + (code if escape == "u" else code.upper().replace("\\U", "\\u"))
+                + text[at + 1 :]
+            )
+    blob = f'"layerPartBlob" :\t"{text}"'.encode()
+    members = VALID_MEMBERS + f', "note": "{other}"'.encode()
+    body = b"{" + (blob + b",\n " + members if blob_first else members + b" , " + blob) + b"}"
+    assert through_the_wire(body) == whole_parse(body)
+    assert not isinstance(through_the_wire(body), EcrError) or escapes, body
