@@ -40,6 +40,15 @@ MAX_BATCHED_DIGEST_LENGTH = 1000
 #: RepositoryName: length 2 to 256 (API model).
 MIN_REPOSITORY_NAME_LENGTH = 2
 MAX_REPOSITORY_NAME_LENGTH = 256
+#: DescribeRepositories: RepositoryNameList holds 1 to 100 names, MaxResults is 1 to
+#: 1000 (API model); without maxResults a page holds up to 100 (the operation's page).
+MAX_DESCRIBED_NAMES = 100
+MAX_DESCRIBE_RESULTS = 1000
+DEFAULT_DESCRIBE_RESULTS = 100
+#: GetAuthorizationTokenRegistryIdList: 1 to 10 registry ids (API model).
+MAX_AUTHORIZATION_REGISTRY_IDS = 10
+#: "The authorization token is valid for 12 hours" (GetAuthorizationToken's page).
+AUTHORIZATION_TOKEN_SECONDS = 12 * 60 * 60
 
 
 def _positive(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:

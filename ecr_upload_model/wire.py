@@ -10,7 +10,7 @@ the target is read first (a server routes before it reads), then the body is par
 strictly (:func:`parse_body`), then the operation's shape reads it.
 
 >>> registry = Registry("123456789012")
->>> status, headers, body = handle(registry, f"{TARGET_PREFIX}.DeleteRepository", b"{}")
+>>> status, headers, body = handle(registry, f"{TARGET_PREFIX}.PutImage", b"{}")
 >>> status, headers["Content-Type"], json.loads(body)["__type"]
 (400, 'application/x-amz-json-1.1', 'UnknownOperationException')
 """
@@ -29,6 +29,8 @@ from .identifiers import RepositoryGrammar
 from .operations import (
     OPERATIONS,
     TARGET_PREFIX,
+    AnyRequest,
+    AnyResponse,
     Operation,
     Request,
     Response,
@@ -40,6 +42,8 @@ __all__ = [
     "DEFAULT_REQUEST_ID",
     "OPERATIONS",
     "TARGET_PREFIX",
+    "AnyRequest",
+    "AnyResponse",
     "Request",
     "Response",
     "decode_request",
@@ -57,11 +61,15 @@ DEFAULT_REQUEST_ID: Final = "00000000-0000-0000-0000-000000000000"
 MAX_INTEGER_CHARACTERS: Final = len(str(MIN_LONG))
 
 #: How the reference registry answers each operation.
-ANSWERS: Final[Mapping[str, Callable[[Registry, Any], Response]]] = {
+ANSWERS: Final[Mapping[str, Callable[[Registry, Any], AnyResponse]]] = {
     "InitiateLayerUpload": Registry.initiate_layer_upload,
     "UploadLayerPart": Registry.upload_layer_part,
     "CompleteLayerUpload": Registry.complete_layer_upload,
     "BatchCheckLayerAvailability": Registry.batch_check_layer_availability,
+    "CreateRepository": Registry.create_repository_call,
+    "DescribeRepositories": Registry.describe_repositories,
+    "DeleteRepository": Registry.delete_repository,
+    "GetAuthorizationToken": Registry.get_authorization_token,
 }
 
 
@@ -69,7 +77,7 @@ ANSWERS: Final[Mapping[str, Callable[[Registry, Any], Response]]] = {
 # Requests
 
 
-def _operation(target: str) -> Operation[Request, Response]:
+def _operation(target: str) -> Operation[AnyRequest, AnyResponse]:
     prefix, dot, name = target.partition(".")
     operation = OPERATIONS.get(name) if prefix == TARGET_PREFIX and dot else None
     if operation is None:
@@ -137,7 +145,7 @@ def parse_body(body: bytes) -> object:
 
 def _decode(
     target: str, body: bytes, grammar: RepositoryGrammar
-) -> tuple[Operation[Request, Response], Request]:
+) -> tuple[Operation[AnyRequest, AnyResponse], AnyRequest]:
     operation = _operation(target)
     obj = parse_in_place(body, operation.request_type, parse_body)
     request = operation.request_type.from_wire(
@@ -148,7 +156,7 @@ def _decode(
 
 def decode_request(
     target: str, body: bytes, *, grammar: RepositoryGrammar = RepositoryGrammar.SEED
-) -> Request:
+) -> AnyRequest:
     """The request a call makes; else UnknownOperation, Serialization or InvalidParameter."""
     return _decode(target, body, grammar)[1]
 
@@ -172,7 +180,7 @@ def _answer(
     return status, headers, body
 
 
-def encode_response(response: Response, *, request_id: str) -> tuple[int, dict[str, str], bytes]:
+def encode_response(response: AnyResponse, *, request_id: str) -> tuple[int, dict[str, str], bytes]:
     """HTTP 200 with the response's members."""
     return _answer(200, response.to_wire(), request_id)
 
