@@ -205,6 +205,7 @@ def serve(
     try:
         print(f"listening on {url}", file=stdout, flush=True)
         stop.wait()
+        print("stopping: no new calls; the calls in flight finish", file=sys.stderr, flush=True)
     finally:
         server.stop()  # stops accepting; waits for the calls in flight
         thread.join()
