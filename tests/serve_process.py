@@ -40,8 +40,17 @@ class Served:
 def serving(data: Path, *arguments: str) -> Iterator[Served]:
     """A ``serve`` subprocess; on exit it is stopped with SIGTERM and must exit 0."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "ecr_upload_model", "serve", "--port", "0", "--data", str(data)]
-        + list(arguments),
+        [
+            sys.executable,
+            "-m",
+            "ecr_upload_model",
+            "serve",
+            "--port",
+            "0",
+            "--data",
+            str(data),
+            *arguments,
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
