@@ -54,8 +54,6 @@ MAX_PART_BODY_BYTES: Final = 4 * -(-API_MAX_PART_BYTES // 3) + MIB
 #: The largest body of every other operation: the largest valid one (100 digests of up to
 #: 1,000 characters, in BatchCheckLayerAvailability) is about 100 KB.
 MAX_SMALL_BODY_BYTES: Final = MIB
-#: How many bytes of the body are read at a time (a read is one ``recv`` at most).
-_READ_BYTES: Final = 4 * MIB
 
 
 def max_body_bytes(operation: str) -> int:
@@ -201,38 +199,33 @@ class EcrApplication:
                 Connection="close",
             )
         stream: _Input = environ["wsgi.input"]
-        chunks: list[bytes] = []
-        received = 0
         try:
-            while received < length:
-                chunk = stream.read(min(_READ_BYTES, length - received))
-                if not chunk:
-                    break
-                chunks.append(chunk)
-                received += len(chunk)
+            # One read into one buffer (the server's reader fills it from the socket):
+            # the body is in memory once, however it arrived.
+            body = stream.read(length)
         except TimeoutError:
             raise _refuse(
                 SerializationException(
-                    f"The request body stopped after {received} of its {length} bytes: "
-                    "no byte came within the server's timeout"
+                    f"The request body stopped before its {length} bytes: no byte came "
+                    "within the server's timeout"
                 ),
                 Connection="close",
             ) from None
         except OSError as error:
             raise _refuse(
                 SerializationException(
-                    f"The request body ended after {received} of its {length} bytes ({error})"
+                    f"The request body ended before its {length} bytes ({error})"
                 ),
                 Connection="close",
             ) from None
-        if received < length:
+        if len(body) < length:
             raise _refuse(
                 SerializationException(
-                    f"The request body ended after {received} of its {length} bytes"
+                    f"The request body ended after {len(body)} of its {length} bytes"
                 ),
                 Connection="close",
             )
-        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        return body
 
 
 def make_app(
