@@ -146,8 +146,18 @@ def servers(data: str) -> Iterator[dict[str, tuple[subprocess.Popen[str], str]]]
     started = {
         "floor (reads the body)": _started([*me, "--run", "floor"]),
         "serve": _started(
-            [sys.executable, "-m", "ecr_upload_model", "serve", "--port", "0"]
-            + ["--data", data, "--repository", REPOSITORY]
+            [
+                sys.executable,
+                "-m",
+                "ecr_upload_model",
+                "serve",
+                "--port",
+                "0",
+                "--data",
+                data,
+                "--repository",
+                REPOSITORY,
+            ]
         ),
         "waitress around make_app": _started([*me, "--run", "waitress"]),
         "moto_server": _moto(),
