@@ -126,9 +126,64 @@ def lint(session: nox.Session) -> None:
     session.run("ruff", "format", "--check", ".")
 
 
+#: The demo's server and client: dummy credentials, no AWS configuration of the machine.
+DEMO_ENVIRONMENT = {
+    "AWS_ACCESS_KEY_ID": "demo",
+    "AWS_SECRET_ACCESS_KEY": "demo",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_CONFIG_FILE": os.devnull,
+    "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+    "AWS_EC2_METADATA_DISABLED": "true",
+}
+
+
 @nox.session
 def demo(session: nox.Session) -> None:
-    """Replay a recorded layer push through the reference registry."""
+    """Start `serve` on a free port, push a generated layer into it with `push
+    --endpoint-url` (through boto3), push it again (found by the check), and stop it."""
+    import signal
+    import subprocess
+
+    session.install(".[server,push]")
+    python = os.path.join(session.bin, "python")
+    data = os.path.join(session.create_tmp(), "demo-data")
+    server = subprocess.Popen(
+        [
+            python,
+            "-m",
+            "ecr_upload_model",
+            "serve",
+            "--port",
+            "0",
+            "--data",
+            data,
+            "--repository",
+            "team/app",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert server.stdout is not None
+    line = server.stdout.readline()
+    if not line.startswith("listening on "):
+        server.kill()
+        session.error(f"serve did not start: {line!r}")
+    url = line.split()[-1]
+    session.log(f"serve: {line.strip()}")
+    try:
+        push = ["python", "-m", "ecr_upload_model", "push", "--size", "25000000"]
+        push += ["--endpoint-url", url, "--repository", "team/app", "--progress", "lines"]
+        session.run(*push, *session.posargs, env=DEMO_ENVIRONMENT)
+        session.log("the same layer again: the check finds it, nothing is sent")
+        session.run(*push, env=DEMO_ENVIRONMENT)
+    finally:
+        server.send_signal(signal.SIGTERM)
+        session.log(f"serve stopped (exit {server.wait(timeout=60)})")
+
+
+@nox.session
+def replay(session: nox.Session) -> None:
+    """Replay a recorded layer push through the in-memory reference registry."""
     session.install(".")
     session.run(
         "python",
@@ -141,3 +196,11 @@ def demo(session: nox.Session) -> None:
         "--deterministic-ids",
         *session.posargs,
     )
+
+
+@nox.session(python="3.11")
+def serve_bench(session: nox.Session) -> None:
+    """bench/serve_bench.py: a boto3 push into `serve` beside a floor, waitress and moto."""
+    session.install(".[server]")
+    _install_group(session, "serve-bench")
+    session.run("python", "bench/serve_bench.py", *session.posargs)

@@ -16,6 +16,7 @@ the member-by-member reader, which finds the error ECR would answer.
 from __future__ import annotations
 
 import binascii
+import datetime
 import enum
 import itertools
 import linecache
@@ -212,9 +213,11 @@ class Identifier(Generic[IdentifierT]):
 
 @attrs.frozen
 class Long:
-    """A ``long``: a JSON integer in the signed 64-bit range, with an optional minimum."""
+    """A ``long``: a JSON integer in the signed 64-bit range, with an optional minimum and
+    maximum (an ``integer`` of the API model with its bounds is read the same way)."""
 
     minimum: int | None = 0
+    maximum: int | None = None
 
     def decode(self, raw: object, member: str) -> object:
         if type(raw) is not int:
@@ -231,6 +234,10 @@ class Long:
         if self.minimum is not None and decoded < self.minimum:
             raise InvalidParameterException.constraint(
                 member, f"must be greater than or equal to {self.minimum}"
+            )
+        if self.maximum is not None and decoded > self.maximum:
+            raise InvalidParameterException.constraint(
+                member, f"must be less than or equal to {self.maximum}"
             )
         return decoded
 
@@ -249,12 +256,66 @@ class Long:
     def accept(self, raw: str, value: str, member: str, source: Source) -> list[str]:
         # ``type() is int``: a bool is an int in Python but `true` in JSON.
         low = MIN_LONG if self.minimum is None else max(MIN_LONG, self.minimum)
+        high = MAX_LONG if self.maximum is None else min(MAX_LONG, self.maximum)
         return [
-            f"if type({raw}) is int and {low} <= {raw} <= {MAX_LONG}:",
+            f"if type({raw}) is int and {low} <= {raw} <= {high}:",
             f"    {value} = {raw}",
             "else:",
             f"    {source.refuse}",
         ]
+
+
+@attrs.frozen
+class Boolean:
+    """A ``boolean``: JSON ``true`` or ``false``."""
+
+    def decode(self, raw: object, member: str) -> object:
+        if type(raw) is not bool:
+            raise _not_convertible(raw, "Boolean")
+        return raw
+
+    def check(self, decoded: bool, member: str, grammar: RepositoryGrammar) -> object:
+        return decoded
+
+    def encode(self, value: Any) -> object:
+        return value
+
+    def validate(self, value: object, member: str) -> None:
+        if type(value) is not bool:
+            raise InvalidParameterException.constraint(member, "must be a bool")
+
+    def accept(self, raw: str, value: str, member: str, source: Source) -> list[str]:
+        return _accept_by_reading(self, raw, value, member, source)
+
+
+@attrs.frozen
+class Timestamp:
+    """A ``timestamp``: seconds since the epoch as a JSON number on the wire (AWS JSON
+    1.1), an aware :class:`datetime.datetime` in UTC in Python."""
+
+    def decode(self, raw: object, member: str) -> object:
+        if type(raw) is int or (type(raw) is float and math.isfinite(raw)):
+            try:
+                return datetime.datetime.fromtimestamp(raw, datetime.timezone.utc)
+            except (OverflowError, OSError, ValueError):
+                raise SerializationException(
+                    f"{raw!r} is out of the range of a Timestamp"
+                ) from None
+        raise _not_convertible(raw, "Timestamp")
+
+    def check(self, decoded: datetime.datetime, member: str, grammar: RepositoryGrammar) -> object:
+        return decoded
+
+    def encode(self, value: Any) -> object:
+        seconds: float = value.timestamp()
+        return int(seconds) if seconds.is_integer() else seconds
+
+    def validate(self, value: object, member: str) -> None:
+        if not isinstance(value, datetime.datetime) or value.tzinfo is None:
+            raise InvalidParameterException.constraint(member, "must be an aware datetime")
+
+    def accept(self, raw: str, value: str, member: str, source: Source) -> list[str]:
+        return _accept_by_reading(self, raw, value, member, source)
 
 
 class _Oversized(enum.Enum):

@@ -30,7 +30,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError, ConnectionError, HTTPClientError
 
 from .errors import UsageError
-from .operations import OPERATIONS, TARGET_PREFIX
+from .operations import LAYER_OPERATIONS, TARGET_PREFIX
 
 __all__ = ["BOTO3_RETRIES", "Boto3Transport", "ecr_client"]
 
@@ -76,7 +76,7 @@ class Boto3Transport:
 
     def __call__(self, target: str, body: bytes) -> tuple[int, Mapping[str, str], bytes]:
         prefix, _, name = target.partition(".")
-        if prefix != TARGET_PREFIX or name not in OPERATIONS:
+        if prefix != TARGET_PREFIX or name not in LAYER_OPERATIONS:
             raise UsageError(f"{target!r} is not an operation of a layer push")
         parameters = self._parameters(body)
         operation = getattr(self.client, xform_name(name))

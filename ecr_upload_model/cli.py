@@ -14,6 +14,7 @@ import argparse
 import json
 import mmap
 import os
+import pathlib
 import random
 import sys
 import threading
@@ -100,6 +101,23 @@ def _positive_count(text: str) -> int:
     if count < 1:
         raise argparse.ArgumentTypeError(f"{text!r} is not a positive whole number")
     return count
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port (0 to 65535)")
+    return port
+
+
+def _credentials(text: str) -> tuple[str, str]:
+    key, colon, secret = text.partition(":")
+    if not (key and colon and secret):
+        raise argparse.ArgumentTypeError("credentials are KEY:SECRET, both non-empty")
+    return key, secret
 
 
 def _part_size(text: str) -> int:
@@ -238,6 +256,64 @@ def build_parser() -> argparse.ArgumentParser:
         "(default: bars when stderr is a terminal and tqdm is installed)",
     )
     push.set_defaults(run=_push)
+
+    serve = commands.add_parser(
+        "serve",
+        help="run an ECR-compatible HTTP endpoint (the JSON API) over a durable store",
+        description=(
+            "Answer ECR's JSON API over HTTP: the four layer-upload operations, "
+            "CreateRepository, DescribeRepositories, DeleteRepository and "
+            "GetAuthorizationToken, for boto3, the AWS CLI or any ECR client pointed at "
+            "it with --endpoint-url. Prints 'listening on http://HOST:PORT' once it "
+            "accepts calls; SIGTERM or SIGINT stops it after the calls in flight. Without "
+            "--credentials any signature (or none) is accepted."
+        ),
+        epilog=f"example: {PROG} serve --port 5000 --repository team/app",
+    )
+    serve.add_argument(
+        "--host", default="127.0.0.1", help="the address to listen on (default: 127.0.0.1)"
+    )
+    serve.add_argument(
+        "--port",
+        type=_port,
+        default=5000,
+        help="the port to listen on; 0 picks a free one (default: 5000)",
+    )
+    serve.add_argument(
+        "--data",
+        metavar="DIR",
+        help="where the repositories, uploads and layers are kept (default: "
+        "$XDG_DATA_HOME/ecr_upload_model, that is ~/.local/share/ecr_upload_model)",
+    )
+    serve.add_argument(
+        "--registry-id",
+        type=_registry_id,
+        default=RegistryId(DEFAULT_REGISTRY_ID),
+        metavar="ID",
+        help=f"the registry's 12-digit account id (default: {DEFAULT_REGISTRY_ID})",
+    )
+    serve.add_argument(
+        "--repository",
+        type=_repository_name,
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="a repository created at start if it does not exist (repeatable)",
+    )
+    serve.add_argument(
+        "--store",
+        metavar="URL",
+        help="where the state is kept: redis://HOST:PORT/DB for Redis (the bytes stay in "
+        "--data); default: SQLite in --data",
+    )
+    serve.add_argument(
+        "--credentials",
+        type=_credentials,
+        metavar="KEY:SECRET",
+        help="check the AWS Signature Version 4 of every call against this access key "
+        "and secret (default: accept any signature, or none)",
+    )
+    serve.set_defaults(run=_serve)
     return parser
 
 
@@ -491,6 +567,30 @@ def _finished(future: Future[LayerDigest]) -> LayerDigest | str:
         if type(error).__module__.startswith("botocore"):
             return str(error)
         raise
+
+
+def _serve(arguments: argparse.Namespace, stdin: BinaryIO, stdout: TextIO, stderr: TextIO) -> int:
+    try:
+        from .server.serve import default_data_dir, serve  # noqa: PLC0415
+    except ImportError as error:
+        raise _BadInput(
+            f"serve needs the 'server' extra: pip install 'ecr_upload_model[server]' ({error})"
+        ) from None
+    data = default_data_dir() if arguments.data is None else pathlib.Path(arguments.data)
+    try:
+        serve(
+            host=arguments.host,
+            port=arguments.port,
+            data_dir=data,
+            registry_id=arguments.registry_id,
+            repositories=arguments.repository,
+            store_url=arguments.store,
+            credentials=None if arguments.credentials is None else dict([arguments.credentials]),
+            stdout=stdout,
+        )
+    except OSError as error:  # the port is taken, the data directory cannot be made
+        raise _BadInput(f"cannot serve: {error}") from None
+    return EXIT_OK
 
 
 # ---------------------------------------------------------------------------------------

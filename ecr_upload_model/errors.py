@@ -287,6 +287,37 @@ class LayerAlreadyExistsException(EcrError):
     default_message = "The image layer already exists in the associated repository."
 
 
+class RepositoryAlreadyExistsException(EcrError):
+    """CreateRepository of a repository the registry already holds."""
+
+    code = "RepositoryAlreadyExistsException"
+    default_message = "The specified repository already exists in the specified registry."
+
+
+class RepositoryNotEmptyException(EcrError):
+    """DeleteRepository of a repository that holds layers, without ``force``."""
+
+    code = "RepositoryNotEmptyException"
+    default_message = (
+        "The specified repository contains images. To delete a repository that contains "
+        "images, you must force the deletion with the force parameter."
+    )
+
+
+class InvalidTagParameterException(EcrError, ValueError):
+    """A tag of CreateRepository breaks the tag rules (the registry keeps no tags)."""
+
+    code = "InvalidTagParameterException"
+    default_message = "An invalid parameter has been specified."
+
+
+class TooManyTagsException(EcrError):
+    """CreateRepository with more tags than a resource may carry."""
+
+    code = "TooManyTagsException"
+    default_message = "The list of tags on the repository is over the limit."
+
+
 ERRORS_BY_CODE: Mapping[str, type[EcrError]] = {
     error.code: error
     for error in (
@@ -303,6 +334,10 @@ ERRORS_BY_CODE: Mapping[str, type[EcrError]] = {
         LayerPartTooSmallException,
         InvalidLayerException,
         LayerAlreadyExistsException,
+        RepositoryAlreadyExistsException,
+        RepositoryNotEmptyException,
+        InvalidTagParameterException,
+        TooManyTagsException,
     )
 }
 

@@ -40,6 +40,15 @@ MAX_BATCHED_DIGEST_LENGTH = 1000
 #: RepositoryName: length 2 to 256 (API model).
 MIN_REPOSITORY_NAME_LENGTH = 2
 MAX_REPOSITORY_NAME_LENGTH = 256
+#: DescribeRepositories: RepositoryNameList holds 1 to 100 names, MaxResults is 1 to
+#: 1000 (API model); without maxResults a page holds up to 100 (the operation's page).
+MAX_DESCRIBED_NAMES = 100
+MAX_DESCRIBE_RESULTS = 1000
+DEFAULT_DESCRIBE_RESULTS = 100
+#: GetAuthorizationTokenRegistryIdList: 1 to 10 registry ids (API model).
+MAX_AUTHORIZATION_REGISTRY_IDS = 10
+#: "The authorization token is valid for 12 hours" (GetAuthorizationToken's page).
+AUTHORIZATION_TOKEN_SECONDS = 12 * 60 * 60
 
 
 def _positive(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
@@ -115,4 +124,11 @@ MAX_BODY_BYTES = {
     # The blob's text (4 characters for every 3 bytes) and the rest; without its blob, a
     # part's body is at most BODY_SLACK_BYTES.
     "UploadLayerPart": BODY_SLACK_BYTES + MAX_BLOB_TEXT_EXPANSION * 4 * -(-API_MAX_PART_BYTES // 3),
+    # The repository operations take a few names (DescribeRepositories at most 100 of 256
+    # ASCII characters: 26 KB) and members the registry ignores (CreateRepository's 50
+    # tags of up to 384 characters: 20 KB): within the slack.
+    "CreateRepository": BODY_SLACK_BYTES,
+    "DescribeRepositories": BODY_SLACK_BYTES,
+    "DeleteRepository": BODY_SLACK_BYTES,
+    "GetAuthorizationToken": BODY_SLACK_BYTES,
 }

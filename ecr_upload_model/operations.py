@@ -1,4 +1,5 @@
-"""Requests and responses of the four operations of a layer push, as immutable values.
+"""Requests and responses of the four operations of a layer push, and of the repository
+operations around it (create, describe, delete, the login token), as immutable values.
 
 Each is read from the decoded JSON object of its wire form with ``from_wire`` (raising
 the error ECR would, in ECR's order) and written back with ``to_wire``. Built in
@@ -20,6 +21,7 @@ b'abc'
 
 from __future__ import annotations
 
+import datetime
 import enum
 from collections.abc import Mapping
 from typing import Final, Generic, TypeAlias, TypeVar
@@ -27,7 +29,18 @@ from typing import Final, Generic, TypeAlias, TypeVar
 import attrs
 
 from . import _shapes, identifiers
-from ._shapes import Blob, Identifier, List, Long, Structure, Text, member, validate_member
+from ._shapes import (
+    Blob,
+    Boolean,
+    Identifier,
+    List,
+    Long,
+    Structure,
+    Text,
+    Timestamp,
+    member,
+    validate_member,
+)
 from .errors import InvalidParameterException, WireObject
 from .identifiers import (
     LayerDigest,
@@ -36,7 +49,14 @@ from .identifiers import (
     RepositoryName,
     UploadId,
 )
-from .limits import API_MAX_PART_BYTES, MAX_BATCHED_DIGEST_LENGTH, MAX_LAYER_DIGESTS
+from .limits import (
+    API_MAX_PART_BYTES,
+    MAX_AUTHORIZATION_REGISTRY_IDS,
+    MAX_BATCHED_DIGEST_LENGTH,
+    MAX_DESCRIBE_RESULTS,
+    MAX_DESCRIBED_NAMES,
+    MAX_LAYER_DIGESTS,
+)
 
 Self = TypeVar("Self")
 
@@ -288,12 +308,171 @@ class BatchCheckLayerAvailabilityResponse(_Wire):
 
 
 # ---------------------------------------------------------------------------------------
-# The four operations: one table, read by the server's wire layer and the client alike
+# The repository operations: create, describe and delete a repository, and the token a
+# client logs in to the registry's /v2/ endpoint with
+
+#: Arn and Url: strings without a constraint in the API model.
+ARN = FREE_TEXT
+URL = FREE_TEXT
+CREATION_TIMESTAMP = Timestamp()
+FORCE_FLAG = Boolean()
+NEXT_TOKEN = FREE_TEXT
+MAX_RESULTS = Long(minimum=1, maximum=MAX_DESCRIBE_RESULTS)
+#: Base64: a string matching ``^\S+$`` (API model); the registry writes only base64 text.
+BASE64 = FREE_TEXT
+
+
+@attrs.frozen(kw_only=True)
+class Repository(_Wire):
+    """A repository as the repository operations describe it (the members the registry
+    keeps; ECR's tag mutability, scanning and encryption settings are not modelled)."""
+
+    repository_arn: str = attrs.field(validator=CHECKED, metadata=member("repositoryArn", ARN))
+    registry_id: RegistryId = attrs.field(
+        validator=CHECKED, metadata=member("registryId", REGISTRY_ID)
+    )
+    repository_name: RepositoryName = attrs.field(
+        validator=CHECKED, metadata=member("repositoryName", REPOSITORY_NAME)
+    )
+    repository_uri: str = attrs.field(validator=CHECKED, metadata=member("repositoryUri", URL))
+    created_at: datetime.datetime = attrs.field(
+        validator=CHECKED, metadata=member("createdAt", CREATION_TIMESTAMP)
+    )
+
+
+@attrs.frozen(kw_only=True)
+class CreateRepositoryRequest(_Wire):
+    """Creates an empty repository. Tags and the image settings of ECR's request are
+    members the registry does not model: ignored, as every member the shape does not name."""
+
+    registry_id: RegistryId | None = attrs.field(
+        default=None, validator=CHECKED, metadata=member("registryId", REGISTRY_ID, required=False)
+    )
+    repository_name: RepositoryName = attrs.field(
+        validator=CHECKED, metadata=member("repositoryName", REPOSITORY_NAME)
+    )
+
+
+@attrs.frozen(kw_only=True)
+class CreateRepositoryResponse(_Wire):
+    """The repository created."""
+
+    repository: Repository = attrs.field(
+        validator=CHECKED, metadata=member("repository", Structure(Repository))
+    )
+
+
+@attrs.frozen(kw_only=True)
+class DescribeRepositoriesRequest(_Wire):
+    """The named repositories (RepositoryNotFound for the first one missing), or a page of
+    every repository in the order of their names: ``max_results`` of them, from the
+    ``next_token`` a previous page answered."""
+
+    registry_id: RegistryId | None = attrs.field(
+        default=None, validator=CHECKED, metadata=member("registryId", REGISTRY_ID, required=False)
+    )
+    repository_names: tuple[RepositoryName, ...] | None = attrs.field(
+        default=None,
+        validator=CHECKED,
+        metadata=member(
+            "repositoryNames", List(REPOSITORY_NAME, 1, MAX_DESCRIBED_NAMES), required=False
+        ),
+    )
+    next_token: str | None = attrs.field(
+        default=None, validator=CHECKED, metadata=member("nextToken", NEXT_TOKEN, required=False)
+    )
+    max_results: int | None = attrs.field(
+        default=None, validator=CHECKED, metadata=member("maxResults", MAX_RESULTS, required=False)
+    )
+
+
+@attrs.frozen(kw_only=True)
+class DescribeRepositoriesResponse(_Wire):
+    """A page of repositories, and the token of the next page when there is one."""
+
+    repositories: tuple[Repository, ...] = attrs.field(
+        validator=CHECKED,
+        metadata=member("repositories", List(Structure(Repository), 0, MAX_DESCRIBE_RESULTS)),
+    )
+    next_token: str | None = attrs.field(
+        default=None, validator=CHECKED, metadata=member("nextToken", NEXT_TOKEN, required=False)
+    )
+
+
+@attrs.frozen(kw_only=True)
+class DeleteRepositoryRequest(_Wire):
+    """Deletes a repository; one that holds layers only with ``force``."""
+
+    registry_id: RegistryId | None = attrs.field(
+        default=None, validator=CHECKED, metadata=member("registryId", REGISTRY_ID, required=False)
+    )
+    repository_name: RepositoryName = attrs.field(
+        validator=CHECKED, metadata=member("repositoryName", REPOSITORY_NAME)
+    )
+    force: bool | None = attrs.field(
+        default=None, validator=CHECKED, metadata=member("force", FORCE_FLAG, required=False)
+    )
+
+
+@attrs.frozen(kw_only=True)
+class DeleteRepositoryResponse(_Wire):
+    """The repository deleted, as it was."""
+
+    repository: Repository = attrs.field(
+        validator=CHECKED, metadata=member("repository", Structure(Repository))
+    )
+
+
+@attrs.frozen(kw_only=True)
+class GetAuthorizationTokenRequest(_Wire):
+    """A token for each registry named (the caller's own when none is)."""
+
+    registry_ids: tuple[RegistryId, ...] | None = attrs.field(
+        default=None,
+        validator=CHECKED,
+        metadata=member(
+            "registryIds",
+            List(REGISTRY_ID, 1, MAX_AUTHORIZATION_REGISTRY_IDS),
+            required=False,
+        ),
+    )
+
+
+@attrs.frozen(kw_only=True)
+class AuthorizationData(_Wire):
+    """``authorization_token`` is base64 of ``AWS:<password>``: HTTP Basic credentials for
+    ``proxy_endpoint`` until ``expires_at``."""
+
+    authorization_token: str = attrs.field(
+        validator=CHECKED, metadata=member("authorizationToken", BASE64)
+    )
+    expires_at: datetime.datetime = attrs.field(
+        validator=CHECKED, metadata=member("expiresAt", CREATION_TIMESTAMP)
+    )
+    proxy_endpoint: str = attrs.field(validator=CHECKED, metadata=member("proxyEndpoint", URL))
+
+
+@attrs.frozen(kw_only=True)
+class GetAuthorizationTokenResponse(_Wire):
+    """One authorization for each registry asked for."""
+
+    authorization_data: tuple[AuthorizationData, ...] = attrs.field(
+        validator=CHECKED,
+        metadata=member(
+            "authorizationData",
+            List(Structure(AuthorizationData), 0, MAX_AUTHORIZATION_REGISTRY_IDS),
+        ),
+    )
+
+
+# ---------------------------------------------------------------------------------------
+# The operations: one table, read by the server's wire layer and the client alike
 
 #: The service's target prefix (botocore's ECR model, ``targetPrefix``): a call's
 #: ``X-Amz-Target`` is ``f"{TARGET_PREFIX}.{name}"``.
 TARGET_PREFIX: Final = "AmazonEC2ContainerRegistry_V20150921"
 
+#: The requests and responses of a layer push (what a pushing client sends and reads).
 Request: TypeAlias = (
     InitiateLayerUploadRequest
     | UploadLayerPartRequest
@@ -306,9 +485,24 @@ Response: TypeAlias = (
     | CompleteLayerUploadResponse
     | BatchCheckLayerAvailabilityResponse
 )
+RepositoryRequest: TypeAlias = (
+    CreateRepositoryRequest
+    | DescribeRepositoriesRequest
+    | DeleteRepositoryRequest
+    | GetAuthorizationTokenRequest
+)
+RepositoryResponse: TypeAlias = (
+    CreateRepositoryResponse
+    | DescribeRepositoriesResponse
+    | DeleteRepositoryResponse
+    | GetAuthorizationTokenResponse
+)
+#: The requests and responses of every operation (what a server reads and answers).
+AnyRequest: TypeAlias = Request | RepositoryRequest
+AnyResponse: TypeAlias = Response | RepositoryResponse
 
-RequestT = TypeVar("RequestT", bound=Request)
-ResponseT = TypeVar("ResponseT", bound=Response)
+RequestT = TypeVar("RequestT", bound=AnyRequest)
+ResponseT = TypeVar("ResponseT", bound=AnyResponse)
 
 
 @attrs.frozen
@@ -325,7 +519,7 @@ class Operation(Generic[RequestT, ResponseT]):
         return f"{TARGET_PREFIX}.{self.name}"
 
 
-_ALL: Final[tuple[Operation[Request, Response], ...]] = (
+_ALL: Final[tuple[Operation[AnyRequest, AnyResponse], ...]] = (
     Operation("InitiateLayerUpload", InitiateLayerUploadRequest, InitiateLayerUploadResponse),
     Operation("UploadLayerPart", UploadLayerPartRequest, UploadLayerPartResponse),
     Operation("CompleteLayerUpload", CompleteLayerUploadRequest, CompleteLayerUploadResponse),
@@ -334,10 +528,19 @@ _ALL: Final[tuple[Operation[Request, Response], ...]] = (
         BatchCheckLayerAvailabilityRequest,
         BatchCheckLayerAvailabilityResponse,
     ),
+    Operation("CreateRepository", CreateRepositoryRequest, CreateRepositoryResponse),
+    Operation("DescribeRepositories", DescribeRepositoriesRequest, DescribeRepositoriesResponse),
+    Operation("DeleteRepository", DeleteRepositoryRequest, DeleteRepositoryResponse),
+    Operation("GetAuthorizationToken", GetAuthorizationTokenRequest, GetAuthorizationTokenResponse),
 )
-#: The four operations by name (the part of ``X-Amz-Target`` after the prefix).
-OPERATIONS: Final[Mapping[str, Operation[Request, Response]]] = {op.name: op for op in _ALL}
+#: Every operation the package models, by name (the part of ``X-Amz-Target`` after the
+#: prefix).
+OPERATIONS: Final[Mapping[str, Operation[AnyRequest, AnyResponse]]] = {op.name: op for op in _ALL}
+#: The four operations of a layer push.
+LAYER_OPERATIONS: Final[Mapping[str, Operation[AnyRequest, AnyResponse]]] = {
+    op.name: op for op in _ALL[:4]
+}
 #: The operation each request class is the request of.
-OPERATION_OF: Final[Mapping[type, Operation[Request, Response]]] = {
+OPERATION_OF: Final[Mapping[type, Operation[AnyRequest, AnyResponse]]] = {
     op.request_type: op for op in _ALL
 }

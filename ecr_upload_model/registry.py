@@ -32,9 +32,11 @@ UploadNotFound, then the session's part or completion rules, then LayerAlreadyEx
 from __future__ import annotations
 
 import collections
+import datetime
 import enum
 import hashlib
 import itertools
+import secrets
 import threading
 import uuid
 from collections.abc import Callable
@@ -42,26 +44,39 @@ from typing import TYPE_CHECKING, Final, Protocol
 
 import attrs
 
+from .authorization import authorization_token, issue_password, verify_password
 from .errors import (
     InvalidParameterException,
     LayerAlreadyExistsException,
+    RepositoryAlreadyExistsException,
+    RepositoryNotEmptyException,
     RepositoryNotFoundException,
     UploadNotFoundException,
     UsageError,
 )
 from .identifiers import LayerDigest, RegistryId, RepositoryGrammar, RepositoryName, UploadId
-from .limits import API_LIMITS, Limits
+from .limits import API_LIMITS, AUTHORIZATION_TOKEN_SECONDS, DEFAULT_DESCRIBE_RESULTS, Limits
 from .operations import (
+    AuthorizationData,
     BatchCheckLayerAvailabilityRequest,
     BatchCheckLayerAvailabilityResponse,
     CompleteLayerUploadRequest,
     CompleteLayerUploadResponse,
+    CreateRepositoryRequest,
+    CreateRepositoryResponse,
+    DeleteRepositoryRequest,
+    DeleteRepositoryResponse,
+    DescribeRepositoriesRequest,
+    DescribeRepositoriesResponse,
+    GetAuthorizationTokenRequest,
+    GetAuthorizationTokenResponse,
     InitiateLayerUploadRequest,
     InitiateLayerUploadResponse,
     Layer,
     LayerAvailability,
     LayerFailure,
     LayerFailureCode,
+    Repository,
     UploadLayerPartRequest,
     UploadLayerPartResponse,
 )
@@ -72,8 +87,10 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_IDLE_SECONDS",
+    "DEFAULT_REGION",
     "Completion",
     "HeldLayer",
+    "HeldRepository",
     "HeldUpload",
     "MemoryStore",
     "Registry",
@@ -82,6 +99,9 @@ __all__ = [
     "random_upload_ids",
     "sequential_upload_ids",
 ]
+
+#: The region of a registry's repository ARNs when none is given.
+DEFAULT_REGION: Final = "us-east-1"
 
 #: How long an upload may go without an accepted call before it is forgotten: 12 hours,
 #: the life of an ECR authorization token (a push idle for longer has lost the
@@ -146,6 +166,15 @@ class HeldUpload:
 
 
 @attrs.frozen
+class HeldRepository:
+    """A repository as a store holds it: its name and when it was created."""
+
+    name: RepositoryName
+    #: The registry clock's time of its creation (seconds since the epoch for a wall clock).
+    created_at: float
+
+
+@attrs.frozen
 class HeldLayer:
     """A layer a repository holds: its digest as it was completed, and its size."""
 
@@ -181,10 +210,14 @@ class RegistryStore(Protocol):
     are ordered, in one process or many.
     """
 
-    def add_repository(self, name: RepositoryName) -> bool:
-        """Adds an empty repository; False (and nothing changes) if it exists."""
+    def add_repository(self, name: RepositoryName, created_at: float) -> bool:
+        """Adds an empty repository created at ``created_at``; False (and nothing
+        changes) if it exists."""
 
     def has_repository(self, name: RepositoryName) -> bool: ...
+
+    def repository(self, name: RepositoryName) -> HeldRepository | None:
+        """The repository of that name, with its creation time, if there is one."""
 
     def repositories(self) -> list[RepositoryName]:
         """Every repository, in the order of their names."""
@@ -239,18 +272,24 @@ class MemoryStore:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._repositories: dict[RepositoryName, dict[tuple[str, str], HeldLayer]] = {}
+        self._created_at: dict[RepositoryName, float] = {}
         #: Uploads from the least to the most recently touched (what expiry sweeps).
         self._uploads: collections.OrderedDict[UploadId, HeldUpload] = collections.OrderedDict()
 
-    def add_repository(self, name: RepositoryName) -> bool:
+    def add_repository(self, name: RepositoryName, created_at: float) -> bool:
         with self._lock:
             if name in self._repositories:
                 return False
             self._repositories[name] = {}
+            self._created_at[name] = created_at
             return True
 
     def has_repository(self, name: RepositoryName) -> bool:
         return name in self._repositories
+
+    def repository(self, name: RepositoryName) -> HeldRepository | None:
+        created_at = self._created_at.get(name)
+        return None if created_at is None else HeldRepository(name, created_at)
 
     def repositories(self) -> list[RepositoryName]:
         return sorted(self._repositories, key=str)
@@ -263,6 +302,7 @@ class MemoryStore:
             if layers and not force:
                 return Removal.NOT_EMPTY
             del self._repositories[name]
+            del self._created_at[name]
             return Removal.REMOVED
 
     def add_upload(self, session: UploadSession, now: float) -> bool:
@@ -347,6 +387,15 @@ class Registry:
     new upload its id (uuid4 by default; :func:`sequential_upload_ids` for replays).
     ``store`` keeps the state (a new :class:`MemoryStore` by default). ``clock`` (seconds;
     ``None``: nothing expires) and ``idle_seconds`` decide when an upload is forgotten.
+
+    The repository operations describe a repository by its ARN (in ``region``) and its
+    URI under ``proxy_endpoint`` (the URL a container client pushes to; ECR's own form by
+    default), with its creation time and the expiry of a login token read from ``clock``
+    as seconds since the epoch (so give a wall clock, such as ``time.time``, to a
+    registry that answers them; without a clock every time is the epoch).
+    GetAuthorizationToken signs its passwords with ``token_secret`` (a random one of
+    this registry alone by default): registries given the same secret accept each
+    other's passwords (:meth:`verify_password`).
     """
 
     def __init__(
@@ -359,6 +408,9 @@ class Registry:
         store: RegistryStore | None = None,
         clock: Callable[[], float] | None = None,
         idle_seconds: float = DEFAULT_IDLE_SECONDS,
+        region: str = DEFAULT_REGION,
+        proxy_endpoint: str | None = None,
+        token_secret: bytes | None = None,
     ) -> None:
         self.registry_id = (
             registry_id if isinstance(registry_id, RegistryId) else RegistryId(registry_id)
@@ -372,9 +424,20 @@ class Registry:
         self.limits = limits
         self.grammar = grammar
         self.idle_seconds = float(idle_seconds)
+        if type(region) is not str or not region:
+            raise UsageError(f"region must be a non-empty str, not {region!r}")
+        if token_secret is not None and (type(token_secret) is not bytes or not token_secret):
+            raise UsageError("token_secret must be non-empty bytes")
         self._new_upload_id = upload_id_factory
         self._store: RegistryStore = MemoryStore() if store is None else store
         self._clock = clock
+        self.region = region
+        self.proxy_endpoint = (
+            f"https://{self.registry_id}.dkr.ecr.{region}.amazonaws.com"
+            if proxy_endpoint is None
+            else proxy_endpoint
+        )
+        self._token_secret = secrets.token_bytes(32) if token_secret is None else token_secret
 
     def create_repository(self, name: RepositoryName | str) -> RepositoryName:
         """Adds a repository; an existing one is kept as it is, with its layers.
@@ -385,7 +448,7 @@ class Registry:
         repository = (
             name if isinstance(name, RepositoryName) else RepositoryName(name, grammar=self.grammar)
         )
-        self._store.add_repository(repository)
+        self._store.add_repository(repository, self._now())
         return repository
 
     def session(self, upload_id: UploadId) -> UploadSession | None:
@@ -501,6 +564,125 @@ class Registry:
         return BatchCheckLayerAvailabilityResponse(layers=tuple(layers), failures=tuple(failures))
 
     # -----------------------------------------------------------------------------------
+    # The repository operations
+
+    def create_repository_call(self, request: CreateRepositoryRequest) -> CreateRepositoryResponse:
+        """CreateRepository: a new empty repository, or RepositoryAlreadyExists.
+
+        (:meth:`create_repository` is the setup helper, which keeps an existing one.)
+        """
+        self._check_own_registry(request.registry_id, "registryId")
+        if not self._store.add_repository(request.repository_name, self._now()):
+            raise RepositoryAlreadyExistsException(
+                f"The repository with name '{request.repository_name}' already exists in "
+                f"the registry with id '{self.registry_id}'"
+            )
+        return CreateRepositoryResponse(repository=self._described(request.repository_name))
+
+    def describe_repositories(
+        self, request: DescribeRepositoriesRequest
+    ) -> DescribeRepositoriesResponse:
+        """The named repositories in the order named (RepositoryNotFound for the first
+        one missing), or a page of all of them in the order of their names."""
+        if request.repository_names is not None:
+            if request.max_results is not None or request.next_token is not None:
+                raise InvalidParameterException(
+                    "maxResults and nextToken cannot be used with repositoryNames"
+                )
+            for name in request.repository_names:
+                self._check_repository(request.registry_id, name)
+            named = tuple(self._described(name) for name in request.repository_names)
+            return DescribeRepositoriesResponse(repositories=named)
+        if request.registry_id is not None and request.registry_id != self.registry_id:
+            return DescribeRepositoriesResponse(repositories=())
+        after = "" if request.next_token is None else self._page_start(request.next_token)
+        # Names sort as text: the next page starts after the last name of this one.
+        names = [name for name in self._store.repositories() if str(name) > after]
+        size = DEFAULT_DESCRIBE_RESULTS if request.max_results is None else request.max_results
+        page = tuple(
+            described
+            for name in names[:size]
+            if (described := self._described_if_held(name)) is not None
+        )
+        more = len(names) > size
+        return DescribeRepositoriesResponse(
+            repositories=page, next_token=str(names[size - 1]) if more else None
+        )
+
+    def delete_repository(self, request: DeleteRepositoryRequest) -> DeleteRepositoryResponse:
+        """Deletes a repository with its layers (only an empty one unless ``force``); its
+        uploads in progress answer RepositoryNotFound from then on."""
+        self._check_repository(request.registry_id, request.repository_name)
+        described = self._described(request.repository_name)
+        removal = self._store.remove_repository(request.repository_name, force=bool(request.force))
+        if removal is Removal.NOT_EMPTY:
+            raise RepositoryNotEmptyException(
+                f"The repository with name '{request.repository_name}' in registry with id "
+                f"'{self.registry_id}' cannot be deleted because it still contains images"
+            )
+        if removal is Removal.NOT_FOUND:  # another call removed it meanwhile
+            raise self._not_found(request.registry_id, request.repository_name)
+        return DeleteRepositoryResponse(repository=described)
+
+    def get_authorization_token(
+        self, request: GetAuthorizationTokenRequest
+    ) -> GetAuthorizationTokenResponse:
+        """A password for this registry's /v2/ endpoint, valid for 12 hours, once for each
+        time this registry is named (once when none is); another registry's id is
+        refused, as this registry can sign for no other."""
+        for registry_id in request.registry_ids or ():
+            self._check_own_registry(registry_id, "registryIds")
+        expires_at = int(self._now()) + AUTHORIZATION_TOKEN_SECONDS
+        password = issue_password(self._token_secret, self.registry_id, expires_at)
+        data = AuthorizationData(
+            authorization_token=authorization_token(password),
+            expires_at=datetime.datetime.fromtimestamp(expires_at, datetime.timezone.utc),
+            proxy_endpoint=self.proxy_endpoint,
+        )
+        return GetAuthorizationTokenResponse(authorization_data=(data,))
+
+    def verify_password(self, password: str) -> bool:
+        """True for a password GetAuthorizationToken issued with this registry's secret
+        (by this registry or one sharing the secret) that has not expired by the clock."""
+        return verify_password(
+            password, secret=self._token_secret, registry_id=self.registry_id, now=self._now()
+        )
+
+    def _check_own_registry(self, registry_id: RegistryId | None, member: str) -> None:
+        """A registry answers for itself alone: it can create and sign for no other."""
+        if registry_id is not None and registry_id != self.registry_id:
+            raise InvalidParameterException.constraint(
+                member, f"must name this registry ('{self.registry_id}')"
+            )
+
+    def _described(self, name: RepositoryName) -> Repository:
+        described = self._described_if_held(name)
+        if described is None:  # removed since it was checked
+            raise self._not_found(None, name)
+        return described
+
+    def _described_if_held(self, name: RepositoryName) -> Repository | None:
+        held = self._store.repository(name)
+        if held is None:
+            return None
+        host = self.proxy_endpoint.partition("://")[2] or self.proxy_endpoint
+        return Repository(
+            repository_arn=f"arn:aws:ecr:{self.region}:{self.registry_id}:repository/{name}",
+            registry_id=self.registry_id,
+            repository_name=name,
+            repository_uri=f"{host.rstrip('/')}/{name}",
+            created_at=datetime.datetime.fromtimestamp(held.created_at, datetime.timezone.utc),
+        )
+
+    def _page_start(self, next_token: str) -> str:
+        try:
+            return str(RepositoryName(next_token, grammar=RepositoryGrammar.OCI))
+        except InvalidParameterException:
+            raise InvalidParameterException.constraint(
+                "nextToken", "must be a token a previous page answered"
+            ) from None
+
+    # -----------------------------------------------------------------------------------
     # Lookups, in the order they answer
 
     def _now(self) -> float:
@@ -520,10 +702,15 @@ class Registry:
         if (
             registry_id is not None and registry_id != self.registry_id
         ) or not self._store.has_repository(repository_name):
-            raise RepositoryNotFoundException(
-                f"The repository with name '{repository_name}' does not exist in the "
-                f"registry with id '{registry_id or self.registry_id}'"
-            )
+            raise self._not_found(registry_id, repository_name)
+
+    def _not_found(
+        self, registry_id: RegistryId | None, repository_name: RepositoryName
+    ) -> RepositoryNotFoundException:
+        return RepositoryNotFoundException(
+            f"The repository with name '{repository_name}' does not exist in the "
+            f"registry with id '{registry_id or self.registry_id}'"
+        )
 
     def _open_upload(
         self, upload_id: UploadId, repository_name: RepositoryName, now: float

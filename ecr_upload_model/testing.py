@@ -56,7 +56,7 @@ from . import strategies
 from .errors import UsageError, error_code
 from .identifiers import LayerDigest, RepositoryGrammar
 from .limits import API_LIMITS, MAX_BATCHED_DIGEST_LENGTH, Limits
-from .operations import OPERATIONS
+from .operations import LAYER_OPERATIONS
 from .registry import Registry, sequential_upload_ids
 from .wire import CONTENT_TYPE, TARGET_PREFIX, handle
 
@@ -813,7 +813,7 @@ def _unknown_upload_id(data: st.DataObject, run: _Run) -> str:
     return upload_id
 
 
-_OPERATIONS: Final = tuple(OPERATIONS)
+_OPERATIONS: Final = tuple(LAYER_OPERATIONS)
 _NEGATIVE_OR_TEXT: Final = st.one_of(st.integers(max_value=-1), st.just("0"))
 
 

@@ -10,7 +10,7 @@ the target is read first (a server routes before it reads), then the body is par
 strictly (:func:`parse_body`), then the operation's shape reads it.
 
 >>> registry = Registry("123456789012")
->>> status, headers, body = handle(registry, f"{TARGET_PREFIX}.DeleteRepository", b"{}")
+>>> status, headers, body = handle(registry, f"{TARGET_PREFIX}.PutImage", b"{}")
 >>> status, headers["Content-Type"], json.loads(body)["__type"]
 (400, 'application/x-amz-json-1.1', 'UnknownOperationException')
 """
@@ -29,6 +29,8 @@ from .limits import BODY_SLACK_BYTES, MAX_BODY_BYTES
 from .operations import (
     OPERATIONS,
     TARGET_PREFIX,
+    AnyRequest,
+    AnyResponse,
     Operation,
     Request,
     Response,
@@ -41,6 +43,8 @@ __all__ = [
     "MAX_BODY_BYTES",
     "OPERATIONS",
     "TARGET_PREFIX",
+    "AnyRequest",
+    "AnyResponse",
     "Body",
     "Request",
     "Response",
@@ -58,11 +62,15 @@ CONTENT_TYPE: Final = "application/x-amz-json-1.1"
 DEFAULT_REQUEST_ID: Final = "00000000-0000-0000-0000-000000000000"
 
 #: How the reference registry answers each operation.
-ANSWERS: Final[Mapping[str, Callable[[Registry, Any], Response]]] = {
+ANSWERS: Final[Mapping[str, Callable[[Registry, Any], AnyResponse]]] = {
     "InitiateLayerUpload": Registry.initiate_layer_upload,
     "UploadLayerPart": Registry.upload_layer_part,
     "CompleteLayerUpload": Registry.complete_layer_upload,
     "BatchCheckLayerAvailability": Registry.batch_check_layer_availability,
+    "CreateRepository": Registry.create_repository_call,
+    "DescribeRepositories": Registry.describe_repositories,
+    "DeleteRepository": Registry.delete_repository,
+    "GetAuthorizationToken": Registry.get_authorization_token,
 }
 
 
@@ -70,7 +78,7 @@ ANSWERS: Final[Mapping[str, Callable[[Registry, Any], Response]]] = {
 # Requests
 
 
-def _operation(target: str) -> Operation[Request, Response]:
+def _operation(target: str) -> Operation[AnyRequest, AnyResponse]:
     prefix, dot, name = target.partition(".")
     operation = OPERATIONS.get(name) if prefix == TARGET_PREFIX and dot else None
     if operation is None:
@@ -140,7 +148,7 @@ def _too_large(name: str, size: int, limit: int) -> SerializationException:
 
 def _decode(
     target: str, body: Body, grammar: RepositoryGrammar
-) -> tuple[Operation[Request, Response], Request]:
+) -> tuple[Operation[AnyRequest, AnyResponse], AnyRequest]:
     operation = _operation(target)
     view = _view(body)
     limit = MAX_BODY_BYTES[operation.name]
@@ -160,7 +168,7 @@ def _decode(
 
 def decode_request(
     target: str, body: Body, *, grammar: RepositoryGrammar = RepositoryGrammar.SEED
-) -> Request:
+) -> AnyRequest:
     """The request a call makes; else UnknownOperation, Serialization or InvalidParameter."""
     return _decode(target, body, grammar)[1]
 
@@ -184,7 +192,7 @@ def _answer(
     return status, headers, body
 
 
-def encode_response(response: Response, *, request_id: str) -> tuple[int, dict[str, str], bytes]:
+def encode_response(response: AnyResponse, *, request_id: str) -> tuple[int, dict[str, str], bytes]:
     """HTTP 200 with the response's members."""
     return _answer(200, response.to_wire(), request_id)
 

@@ -145,7 +145,7 @@ def test_replay_reads_stdin_answers_bad_lines_as_a_server_would_and_goes_on() ->
         {"target": "InitiateLayerUpload"},  # no body
         [1, 2],  # not an object
         {"target": "InitiateLayerUpload", "body": [1]},  # a body that is not an object
-        {"target": "DeleteRepository", "body": {}},
+        {"target": "PutImage", "body": {}},
         b"   ",  # blank lines are skipped
         {"target": "AmazonEC2ContainerRegistry_V20150921.InitiateLayerUpload", "body": {}},
         initiate,

@@ -43,6 +43,12 @@ from ecr_upload_model import (
 )
 from ecr_upload_model.errors import ERRORS_BY_CODE
 from ecr_upload_model.limits import API_MAX_PART_BYTES, MAX_LAYER_DIGESTS
+from ecr_upload_model.operations import (
+    CreateRepositoryRequest,
+    DeleteRepositoryRequest,
+    DescribeRepositoriesRequest,
+    GetAuthorizationTokenRequest,
+)
 from ecr_upload_model.registry import sequential_upload_ids
 from ecr_upload_model.wire import (
     CONTENT_TYPE,
@@ -161,6 +167,26 @@ def test_each_operation_body_decodes_to_the_typed_request() -> None:
                 repository_name=repository, layer_digests=(digest, "not a digest")
             ),
         ),
+        "CreateRepository": (
+            {"repositoryName": "team/app"},
+            CreateRepositoryRequest(repository_name=repository),
+        ),
+        "DescribeRepositories": (
+            {"registryId": REGISTRY_ID, "nextToken": "team/a", "maxResults": 1000},
+            DescribeRepositoriesRequest(
+                registry_id=RegistryId(REGISTRY_ID), next_token="team/a", max_results=1000
+            ),
+        ),
+        "DeleteRepository": (
+            {"repositoryName": "team/app", "force": False},
+            DeleteRepositoryRequest(repository_name=repository, force=False),
+        ),
+        "GetAuthorizationToken": (
+            {"registryIds": [REGISTRY_ID, OTHER_REGISTRY_ID]},
+            GetAuthorizationTokenRequest(
+                registry_ids=(RegistryId(REGISTRY_ID), RegistryId(OTHER_REGISTRY_ID))
+            ),
+        ),
     }
     assert set(expected) == set(OPERATIONS)
     for operation, (body, request) in expected.items():
@@ -180,7 +206,7 @@ def test_unknown_members_are_ignored_and_null_counts_as_absent() -> None:
     "bad_target",
     [
         "UploadLayerPart",
-        target("DeleteRepository"),
+        target("PutImage"),
         target(""),
         target("UploadLayerPart.x"),
         TARGET_PREFIX,

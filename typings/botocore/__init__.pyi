@@ -6,3 +6,6 @@
 __version__: str
 
 def xform_name(name: str, sep: str = "_", _xform_cache: dict[object, str] = ...) -> str: ...
+
+# The signature_version that turns signing off.
+UNSIGNED: object

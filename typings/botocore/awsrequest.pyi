@@ -34,3 +34,23 @@ class HeadersDict(MutableMapping[str, Any]):
     def __delitem__(self, key: str) -> None: ...
     def __iter__(self) -> Iterator[str]: ...
     def __len__(self) -> int: ...
+
+class AWSRequest:
+    method: str
+    url: str
+    headers: HeadersDict
+    data: Any
+    context: dict[str, Any]
+    def __init__(
+        self,
+        method: str | None = None,
+        url: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        data: Any = None,
+        params: Any = None,
+        auth_path: str | None = None,
+        stream_output: bool = False,
+    ) -> None: ...
+    def prepare(self) -> AWSPreparedRequest: ...
+    @property
+    def body(self) -> Any: ...

@@ -1,0 +1,1 @@
+"""The edge: the HTTP server of the JSON API and the durable stores behind it."""

@@ -1,0 +1,217 @@
+"""``python -m ecr_upload_model serve``: the application on cheroot, over a durable store.
+
+cheroot (the CherryPy project's HTTP server: pure Python, threaded, HTTP/1.1 keep-alive)
+reads a request's headers and hands the body to the application as a stream, so a body
+over its operation's limit is refused before it is read, and a client that stops sending
+is cut off by the socket's timeout. Two small changes make every answer the JSON API's:
+cheroot's own refusals (a malformed request line or header) are written as typed
+errors, and an answer that says ``Connection: close`` closes the connection at once
+instead of reading the rest of a refused body first.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import importlib
+import os
+import pathlib
+import signal
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from types import FrameType
+from typing import Any, Final, TextIO
+
+from cheroot import server as cheroot_server
+from cheroot import wsgi as cheroot_wsgi
+
+from ..errors import EcrError, SerializationException, ServiceUnavailable, UsageError
+from ..identifiers import RegistryId, RepositoryName
+from ..limits import MAX_BODY_BYTES
+from ..registry import MemoryStore, Registry, RegistryStore
+from ..wire import encode_error
+from .app import make_app
+
+__all__ = [
+    "DEFAULT_PORT",
+    "DEFAULT_READ_TIMEOUT_SECONDS",
+    "DEFAULT_THREADS",
+    "default_data_dir",
+    "make_server",
+    "open_registry_store",
+    "serve",
+    "token_secret",
+]
+
+DEFAULT_PORT: Final = 5000
+#: A connection that sends nothing for this long is closed (mid-body, its call fails).
+DEFAULT_READ_TIMEOUT_SECONDS: Final = 30.0
+#: Calls answered at once: more than docker's 5 concurrent uploads, with room for checks.
+DEFAULT_THREADS: Final = 16
+#: How long a stop waits for the calls in flight (a 28 MB part on a slow link).
+SHUTDOWN_SECONDS: Final = 60.0
+
+
+def default_data_dir() -> pathlib.Path:
+    """``$XDG_DATA_HOME/ecr_upload_model`` (``~/.local/share/ecr_upload_model``): where
+    the XDG base directory convention keeps a user's application data."""
+    base = os.environ.get("XDG_DATA_HOME") or os.path.join(
+        os.path.expanduser("~"), ".local", "share"
+    )
+    return pathlib.Path(base) / "ecr_upload_model"
+
+
+def open_registry_store(data_dir: pathlib.Path, store_url: str | None) -> RegistryStore:
+    """The store ``serve`` keeps its state in: ``server.stores.open_store`` where the
+    package has it, else the SQLite store in ``data_dir``, else memory (lost at exit)."""
+    stores = _optional_module("stores")
+    if stores is not None:
+        open_store: Callable[[pathlib.Path, str | None], RegistryStore] = stores.open_store
+        return open_store(data_dir, store_url)
+    if store_url is not None:
+        raise UsageError(f"this installation has no store for {store_url!r}")
+    sqlite_store = _optional_module("sqlite_store")
+    if sqlite_store is not None:
+        store: RegistryStore = sqlite_store.SqliteFileStore(data_dir)
+        return store
+    return MemoryStore()
+
+
+def _optional_module(name: str) -> Any:
+    try:
+        return importlib.import_module(f"{__package__}.{name}")
+    except ModuleNotFoundError as error:
+        if error.name != f"{__package__}.{name}":
+            raise  # the module is there, and lacks a dependency: say so
+        return None
+
+
+def token_secret(secret_access_key: str) -> bytes:
+    """The key GetAuthorizationToken signs with, derived from the server's secret access
+    key, so that every server given the same credentials verifies the same passwords."""
+    return hashlib.sha256(
+        b"ecr_upload_model authorization token\0" + secret_access_key.encode()
+    ).digest()
+
+
+class _TypedRequest(cheroot_server.HTTPRequest):
+    """cheroot's own refusals (malformed request line, headers or Content-Length, a body
+    over the server's limit, overload) as the JSON API's typed errors."""
+
+    def simple_response(self, status: Any, msg: Any = "") -> None:
+        code = int(str(status)[:3])
+        text = msg.decode("latin-1") if isinstance(msg, bytes) else str(msg or status)
+        error: EcrError = ServiceUnavailable(text) if code == 503 else SerializationException(text)
+        error.http_status = code
+        _, headers, body = encode_error(error, request_id=str(uuid.uuid4()))
+        # cheroot reads no more of a connection it answered this way.
+        self.close_connection = True
+        head = [f"{self.server.protocol} {status}"]
+        head += [f"{name}: {value}" for name, value in headers.items()]
+        head.append("Connection: close")
+        with contextlib.suppress(OSError):  # the client is gone: nobody to tell
+            self.conn.wfile.write("\r\n".join(head).encode("latin-1") + b"\r\n\r\n" + body)
+
+
+class _TypedConnection(cheroot_server.HTTPConnection):
+    RequestHandlerClass = _TypedRequest
+
+
+class _Gateway(cheroot_wsgi.Gateway_10):
+    """Closes the connection when the application says ``Connection: close`` (it refused
+    a body, or the body broke off), instead of reading the rest of the body first."""
+
+    def start_response(
+        self, status: str, headers: list[tuple[str, str]], exc_info: Any = None
+    ) -> Any:
+        if any(
+            name.lower() == "connection" and value.lower() == "close" for name, value in headers
+        ):
+            self.req.close_connection = True
+        return super().start_response(status, headers, exc_info)
+
+
+def make_server(
+    app: Callable[..., Any],
+    host: str = "127.0.0.1",
+    port: int = 0,
+    *,
+    threads: int = DEFAULT_THREADS,
+    read_timeout: float = DEFAULT_READ_TIMEOUT_SECONDS,
+) -> cheroot_wsgi.Server:
+    """A cheroot server of ``app``, bound and listening (``server.bind_addr`` holds the
+    port it got); run it with ``server.serve()`` and stop it with ``server.stop()``."""
+    server = cheroot_wsgi.Server(
+        (host, port),
+        app,
+        numthreads=threads,
+        timeout=read_timeout,  # type: ignore[arg-type]  # cheroot takes seconds as a float
+        shutdown_timeout=SHUTDOWN_SECONDS,  # type: ignore[arg-type]
+        request_queue_size=64,
+    )
+    server.ConnectionClass = _TypedConnection
+    server.gateway = _Gateway
+    # A backstop behind the application's own limit per operation.
+    server.max_request_body_size = max(MAX_BODY_BYTES.values())
+    server.prepare()
+    return server
+
+
+def serve(
+    *,
+    host: str = "127.0.0.1",
+    port: int = DEFAULT_PORT,
+    data_dir: pathlib.Path | None = None,
+    registry_id: RegistryId,
+    repositories: Sequence[RepositoryName] = (),
+    store_url: str | None = None,
+    credentials: Mapping[str, str] | None = None,
+    threads: int = DEFAULT_THREADS,
+    read_timeout: float = DEFAULT_READ_TIMEOUT_SECONDS,
+    stdout: TextIO = sys.stdout,
+) -> None:
+    """Serves until SIGTERM or SIGINT, then stops accepting, lets the calls in flight
+    finish and returns. Prints ``listening on http://HOST:PORT`` once it accepts calls."""
+    data_dir = default_data_dir() if data_dir is None else data_dir
+    data_dir.mkdir(parents=True, exist_ok=True)
+    store = open_registry_store(data_dir, store_url)
+    stop = threading.Event()
+    application: dict[str, Any] = {}
+
+    def late_app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        return application["app"](environ, start_response)
+
+    server = make_server(late_app, host, port, threads=threads, read_timeout=read_timeout)
+    bound_host, bound_port = server.bind_addr[:2]
+    url = f"http://{bound_host}:{bound_port}"
+    secret = None if credentials is None else token_secret(next(iter(credentials.values())))
+    registry = Registry(
+        registry_id, store=store, clock=time.time, proxy_endpoint=url, token_secret=secret
+    )
+    for name in repositories:
+        registry.create_repository(name)
+    application["app"] = make_app(registry, credentials=credentials)
+
+    def on_signal(number: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = {
+        number: signal.signal(number, on_signal) for number in (signal.SIGTERM, signal.SIGINT)
+    }
+    thread = threading.Thread(target=server.serve, name="cheroot", daemon=True)
+    thread.start()
+    try:
+        print(f"listening on {url}", file=stdout, flush=True)
+        stop.wait()
+        print("stopping: no new calls; the calls in flight finish", file=sys.stderr, flush=True)
+    finally:
+        server.stop()  # stops accepting; waits for the calls in flight
+        thread.join()
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+        close = getattr(store, "close", None)
+        if callable(close):
+            close()

@@ -1,0 +1,1 @@
+# Minimal typed subset of awscli (no type information): what the tests use.

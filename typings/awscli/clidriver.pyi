@@ -1,0 +1,6 @@
+from collections.abc import Sequence
+
+class CLIDriver:
+    def main(self, args: Sequence[str] | None = None) -> int: ...
+
+def create_clidriver() -> CLIDriver: ...
