@@ -136,7 +136,7 @@ def test_a_body_over_its_operations_limit_is_refused_before_it_is_read(operation
 
 def test_the_target_is_read_before_the_size() -> None:
     with pytest.raises(UnknownOperationException):
-        check_body_size(target("DeleteRepository"), 10**9)
+        check_body_size(target("PutImage"), 10**9)
     with pytest.raises(UnknownOperationException):
         max_body_bytes("UploadLayerPart")
 
