@@ -78,6 +78,10 @@ class RedisFileStore(FileStore):
             raise UsageError(f"prefix must be a non-empty str, not {prefix!r}")
         self._prefix = prefix
         shown = _without_password(url)
+        parts = urllib.parse.urlsplit(url)
+        database = parts.path.strip("/") if parts.scheme != "unix" else ""  # unix: a socket
+        if database and not database.isdigit():  # redis-py would take database 0
+            raise UsageError(f"the database in {shown!r} must be a number (redis://HOST:PORT/DB)")
         try:
             self._redis = redis.Redis.from_url(url, decode_responses=True)
         except ValueError as error:  # redis-py's word for a URL it cannot read
