@@ -13,14 +13,13 @@ The store fixtures run a test over every RegistryStore (``stores_under_test.py``
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
 from hypothesis import settings
-from stores_under_test import Kind, StoreSite, redis_server, store_site
+from stores_under_test import Kind, NewSite, StoreSite, redis_server, store_site
 
 from ecr_upload_model import _shapes
 
@@ -46,8 +45,6 @@ def _readers_made_by_the_code_under_test() -> None:
 
 # ---------------------------------------------------------------------------------------
 # Stores
-
-NewSite = Callable[[], contextlib.AbstractContextManager[StoreSite]]
 
 
 @pytest.fixture(scope="session")

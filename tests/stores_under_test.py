@@ -21,7 +21,7 @@ import subprocess
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NoReturn
@@ -105,6 +105,10 @@ class StoreSite:
     def layer_files(self) -> list[str]:
         """The names of the layers' files in the data directory, sorted."""
         return sorted(path.name for path in (self.directory / "blobs" / "sha256").glob("*"))
+
+
+#: What the ``new_site`` fixtures give: a maker of new sites of one kind.
+NewSite = Callable[[], contextlib.AbstractContextManager[StoreSite]]
 
 
 @contextlib.contextmanager
