@@ -175,13 +175,17 @@ class DataDirectory:
     def _upload(self, upload_id: UploadId) -> Path:
         return self.uploads / str(upload_id)
 
-    def write_part(self, upload_id: UploadId, number: int, blob: memoryview) -> str:
-        """Writes a part to a file of its own, durably; returns the file's name."""
+    def write_part(self, upload_id: UploadId, number: int, blob: memoryview) -> str | None:
+        """Writes a part to a file of its own, durably; returns the file's name, or None
+        if the upload's directory went meanwhile (the upload ended)."""
         directory = self._upload(upload_id)
-        _make_directory(directory)  # the upload's first part (or one after a sweep)
         name = f"{number}.{_unique()}.part"
-        _write_new_file(directory / name, blob)
-        _fsync_directory(directory)
+        try:
+            _make_directory(directory)  # at the upload's first part
+            _write_new_file(directory / name, blob)
+            _fsync_directory(directory)
+        except FileNotFoundError:
+            return None
         return name
 
     def discard_part(self, upload_id: UploadId, name: str) -> None:

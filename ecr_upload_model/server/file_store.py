@@ -132,6 +132,9 @@ class FileStore(abc.ABC):
     ) -> bool:
         upload_id, previous = following.upload_id, last_part(held)
         part = self.files.write_part(upload_id, following.part_count, blob)
+        if part is None:
+            self._missing(held)
+            return False
         hasher = self.files.digests.after(previous)
         if hasher is not None:
             hasher.update(blob)
@@ -145,7 +148,7 @@ class FileStore(abc.ABC):
         return True
 
     def _missing(self, held: HeldUpload) -> None:
-        """A part's file is gone: fine if the upload ended meanwhile, else a fault."""
+        """A file of the upload is gone: fine if it ended meanwhile, else a fault."""
         if self._still_held(held):
             raise ServerException(
                 f"The bytes of upload {held.session.upload_id} are missing from the data directory"

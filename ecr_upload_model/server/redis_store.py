@@ -162,10 +162,11 @@ class RedisFileStore(FileStore):
             while True:
                 try:
                     _watch(pipe, repositories, layers)
-                    if not pipe.sismember(repositories, str(name)):
-                        return Removal.NOT_FOUND
-                    if not force and pipe.exists(layers):
-                        return Removal.NOT_EMPTY
+                    found = bool(pipe.sismember(repositories, str(name)))
+                    if not found or (not force and pipe.exists(layers)):
+                        if _unchanged(pipe):  # what was read held at once
+                            return Removal.NOT_EMPTY if found else Removal.NOT_FOUND
+                        continue
                     pipe.multi()
                     pipe.srem(repositories, str(name))
                     # Its layers' files stay: other repositories may hold the same bytes.
@@ -247,7 +248,8 @@ class RedisFileStore(FileStore):
                 ):
                     return Completion.RACE_LOST  # deciding again finds what changed
                 if pipe.hexists(layers, canonical(digest)):
-                    return Completion.LAYER_EXISTS
+                    # Only if the upload was still held when the layer was seen.
+                    return Completion.LAYER_EXISTS if _unchanged(pipe) else Completion.RACE_LOST
                 pipe.multi()
                 pipe.hset(
                     layers, canonical(digest), json.dumps([str(digest), following.bytes_received])
@@ -311,3 +313,14 @@ def _read(upload_id: str, value: str | bytes) -> tuple[UploadSession, float, str
 def _watch(pipe: redis.client.Pipeline, *keys: str) -> None:
     """WATCHes ``keys``: the pipeline's EXEC then does nothing if one changes first."""
     pipe.watch(*keys)  # type: ignore[no-untyped-call]  # redis-py leaves it bare
+
+
+def _unchanged(pipe: redis.client.Pipeline) -> bool:
+    """Whether the keys the pipeline watches are unchanged since WATCH: then what it read
+    since holds at this moment, as one snapshot (an empty MULTI/EXEC checks it)."""
+    pipe.multi()
+    try:
+        pipe.execute()
+    except redis.WatchError:
+        return False
+    return True
