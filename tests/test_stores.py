@@ -8,6 +8,7 @@ opening another stands for a restart.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import sqlite3
@@ -353,8 +354,9 @@ def test_an_unreadable_stored_upload_is_a_server_error(durable_site: StoreSite) 
     registry = registry_over(store)
     upload_id = initiate(registry)
     if durable_site.kind is Kind.SQLITE:
-        with sqlite3.connect(durable_site.directory / DATABASE_NAME) as db:
+        with contextlib.closing(sqlite3.connect(durable_site.directory / DATABASE_NAME)) as db:
             db.execute("UPDATE uploads SET session = '{\"schema\": 1}'")
+            db.commit()
     else:
         import redis
 
@@ -410,7 +412,7 @@ def test_a_data_directory_that_cannot_be_used_is_refused(tmp_path: Path) -> None
 
 def test_a_database_of_another_schema_is_refused(tmp_path: Path) -> None:
     SqliteFileStore(tmp_path).close()
-    with sqlite3.connect(tmp_path / DATABASE_NAME) as db:
+    with contextlib.closing(sqlite3.connect(tmp_path / DATABASE_NAME)) as db:
         db.execute("PRAGMA user_version = 99")
     with pytest.raises(UsageError, match="schema 99"):
         SqliteFileStore(tmp_path)

@@ -2,9 +2,9 @@
 
 Under the data directory:
 
-- ``uploads/<state>/<upload id>/<n>.<random>.part``: the bytes of a part sent as the upload's
-  n-th. The store's state names the one file of each number it accepted; any other
-  lost a race (its writer deletes it) or was cut short by a crash.
+- ``uploads/<state>/<upload id>/<n>.<random>.part``: the bytes of a part sent as the
+  upload's n-th. The store's state names the one file of each number it accepted; any
+  other lost a race (its writer deletes it) or was cut short by a crash.
 - ``uploads/<state>/<upload id>/layer.<random>.tmp``: a layer being put together at
   completion (``<state>`` is the state's own part of the directory: see DataDirectory).
 - ``blobs/sha256/<hex>``: the bytes of each stored layer, named by their digest and
@@ -197,14 +197,13 @@ class DataDirectory:
         until the next sweep."""
         shutil.rmtree(self._upload(upload_id), ignore_errors=True)
 
-    def sweep(self, ended: Callable[[UploadId], bool]) -> int:
-        """Deletes the directories of the uploads ``ended`` says have ended; returns how many.
+    def sweep(self, ended: Callable[[UploadId], bool]) -> None:
+        """Deletes the directories of the uploads ``ended`` says have ended.
 
-        ``ended`` must read the state *after* this listing: a directory listed here was
-        made for an upload the state held by then (or one that ended), so an upload
-        being added meanwhile is never taken for ended.
+        A directory is made for an upload the state holds already (at its first part),
+        so one whose upload the state no longer holds, asked after this listing, has
+        ended: an upload being added meanwhile is never taken for one.
         """
-        swept = 0
         for entry in os.listdir(self.uploads):
             try:
                 upload_id = UploadId(entry)
@@ -212,8 +211,6 @@ class DataDirectory:
                 continue
             if ended(upload_id):
                 self.remove_upload(upload_id)
-                swept += 1
-        return swept
 
     def digest(self, upload_id: UploadId, parts: Sequence[str]) -> _Hash | None:
         """The sha256 of the parts' bytes in order (reading only what no kept digest

@@ -138,7 +138,7 @@ class FileStore(abc.ABC):
         hasher = self.files.digests.after(previous)
         if hasher is not None:
             hasher.update(blob)
-        # A swap that fails keeps the file: the failure may hide that the swap took (a
+        # A swap that raises keeps the file: the failure may hide that the swap took (a
         # lost connection), and an unnamed file goes with the upload's directory anyway.
         if not self._swap_part(held, following, part, now):
             self.files.discard_part(upload_id, part)

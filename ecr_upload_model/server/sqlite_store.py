@@ -129,8 +129,12 @@ class SqliteFileStore(FileStore):
             isolation_level=None,
             check_same_thread=False,
         )
-        db.execute("PRAGMA synchronous = FULL")  # the WAL is synced at every commit
-        db.execute("PRAGMA foreign_keys = ON")
+        try:
+            db.execute("PRAGMA synchronous = FULL")  # the WAL is synced at every commit
+            db.execute("PRAGMA foreign_keys = ON")
+        except BaseException:
+            db.close()
+            raise
         return db
 
     @contextlib.contextmanager
