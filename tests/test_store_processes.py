@@ -146,7 +146,8 @@ def servers(
     if request.param == "redis":
         base = request.getfixturevalue("redis_url").rpartition("/")[0]
         store_url = f"{base}/{REDIS_DATABASE}"
-        redis.Redis.from_url(store_url).flushdb()
+        with redis.Redis.from_url(store_url) as client:
+            client.flushdb()
     servers = [
         running_server(data, store_url=store_url, part_bytes=PART_BYTES) for _ in range(SERVERS)
     ]
