@@ -67,6 +67,16 @@ def bench(session: nox.Session) -> None:
 
 
 @nox.session(python="3.11")
+def store_bench(session: nox.Session) -> None:
+    """The stores' cost per part and per completion; arguments go to bench/store_bench.py.
+
+    Redis: a redis-server on PATH is started for the run (``--redis URL`` names another).
+    """
+    session.install(".[server]")
+    session.run("python", "bench/store_bench.py", *session.posargs)
+
+
+@nox.session(python="3.11")
 def fuzz(session: nox.Session) -> None:
     """Fuzz the wire entry and every from_wire with atheris for a bounded time.
 
@@ -112,7 +122,7 @@ def mutation(session: nox.Session) -> None:
 
 @nox.session(python="3.11")
 def typecheck(session: nox.Session) -> None:
-    """mypy --strict over the package, tests, noxfile and examples (see pyproject)."""
+    """mypy --strict over the package, tests and noxfile (see pyproject)."""
     session.install(".")
     _install_group(session, "typecheck")
     session.run("mypy", *session.posargs)

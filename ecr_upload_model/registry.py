@@ -40,7 +40,7 @@ import secrets
 import threading
 import uuid
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Final, Protocol
+from typing import TYPE_CHECKING, BinaryIO, Final, Protocol
 
 import attrs
 
@@ -237,8 +237,9 @@ class RegistryStore(Protocol):
         """Appends ``blob`` to the upload's bytes and stores ``following``, as one step,
         if the upload is still ``held``; else False, and nothing changes."""
 
-    def layer_digest(self, held: HeldUpload) -> LayerDigest:
-        """The sha256 digest of the bytes ``held`` holds."""
+    def layer_digest(self, held: HeldUpload) -> LayerDigest | None:
+        """The sha256 digest of the bytes ``held`` holds; None if the upload is no longer
+        ``held`` (a store that reads the bytes back can find them gone)."""
 
     def complete(self, held: HeldUpload, following: UploadSession, now: float) -> Completion:
         """If the upload is still ``held`` and its repository holds no layer of the
@@ -247,6 +248,10 @@ class RegistryStore(Protocol):
 
     def layer(self, repository: RepositoryName, digest: LayerDigest) -> HeldLayer | None:
         """The layer of ``repository`` that matches ``digest`` (hex case aside), if any."""
+
+    def open_layer(self, repository: RepositoryName, digest: LayerDigest) -> BinaryIO | None:
+        """A file reading the bytes of that layer (the caller closes it); None if the
+        repository holds no such layer, or the store keeps no bytes."""
 
     def forget_idle(self, cutoff: float) -> int:
         """Forgets every upload last touched at or before ``cutoff``; returns how many."""
@@ -333,7 +338,7 @@ class MemoryStore:
         with self._lock:
             return self._swap(held, HeldUpload(following, now, _Running(hasher)))
 
-    def layer_digest(self, held: HeldUpload) -> LayerDigest:
+    def layer_digest(self, held: HeldUpload) -> LayerDigest | None:
         if held.session.layer_digest is not None:  # completed: the hash is gone
             return held.session.layer_digest
         assert isinstance(held.token, _Running)
@@ -356,6 +361,9 @@ class MemoryStore:
     def layer(self, repository: RepositoryName, digest: LayerDigest) -> HeldLayer | None:
         layers = self._repositories.get(repository)
         return None if layers is None else layers.get(_canonical(digest))
+
+    def open_layer(self, repository: RepositoryName, digest: LayerDigest) -> BinaryIO | None:
+        return None  # the bytes are hashed, never kept
 
     def forget_idle(self, cutoff: float) -> int:
         forgotten = 0
@@ -507,7 +515,10 @@ class Registry:
             self._check_repository(request.registry_id, request.repository_name)
             now = self._now()
             held = self._open_upload(request.upload_id, request.repository_name, now)
-            following, response = held.session.complete(request, self._store.layer_digest(held))
+            digest = self._store.layer_digest(held)
+            if digest is None:
+                continue  # the upload changed while the store read its bytes: decide again
+            following, response = held.session.complete(request, digest)
             completion = self._store.complete(held, following, now)
             if completion is Completion.DONE:
                 return response

@@ -39,6 +39,7 @@ from ecr_upload_model import (
 from ecr_upload_model.limits import MAX_LAYER_DIGESTS, MIN_PART_BYTES
 from ecr_upload_model.registry import (
     Completion,
+    HeldLayer,
     HeldUpload,
     MemoryStore,
     Removal,
@@ -700,3 +701,28 @@ def test_a_completion_whose_repository_was_removed_meanwhile_is_repository_not_f
     registry.upload_layer_part(part(upload_id, 0, b"abcd"))
     with pytest.raises(RepositoryNotFoundException):
         registry.complete_layer_upload(completion(upload_id, sha256(b"abcd")))
+
+
+def test_a_completion_whose_bytes_the_store_found_gone_is_decided_again() -> None:
+    class ForgettingStore(MemoryStore):
+        """Another call forgets the upload while its bytes are read: the digest is None."""
+
+        def layer_digest(self, held: HeldUpload) -> LayerDigest | None:
+            self.forget_idle(cutoff=float("inf"))
+            return None
+
+    registry = Registry(REGISTRY_ID, limits=SMALL, store=ForgettingStore())
+    registry.create_repository("team/app")
+    upload_id = initiate(registry)
+    registry.upload_layer_part(part(upload_id, 0, b"abcd"))
+    with pytest.raises(UploadNotFoundException):
+        registry.complete_layer_upload(completion(upload_id, sha256(b"abcd")))
+
+
+def test_the_memory_store_keeps_no_layer_bytes_to_read() -> None:
+    store = MemoryStore()
+    registry = Registry(REGISTRY_ID, limits=SMALL, store=store)
+    registry.create_repository("team/app")
+    held = push(registry, b"abcd")
+    assert store.layer(name("team/app"), held) == HeldLayer(held, 4)
+    assert store.open_layer(name("team/app"), held) is None

@@ -45,7 +45,7 @@ from ecr_upload_model import (
     UploadLayerPartRequest,
     UploadNotFoundException,
 )
-from ecr_upload_model.registry import sequential_upload_ids
+from ecr_upload_model.registry import RegistryStore, sequential_upload_ids
 
 REGISTRY_ID = "123456789012"
 OTHER_REGISTRY_ID = "210987654321"
@@ -86,16 +86,18 @@ def sha256_hex(data: bytes | bytearray) -> str:
 class RegistryMachine(RuleBasedStateMachine):
     uploads = Bundle("uploads")
 
-    def __init__(self) -> None:
+    def __init__(self, store: RegistryStore | None = None) -> None:
         super().__init__()
-        self.registry = Registry(
-            REGISTRY_ID, limits=LIMITS, upload_id_factory=sequential_upload_ids()
-        )
+        self.upload_ids = sequential_upload_ids()
+        self.registry = self.registry_over(store)
         for repository in REPOSITORIES:
             self.registry.create_repository(repository)
         self.model_uploads: dict[UploadId, ModelUpload] = {}
         #: Per repository: sha256 hex -> layer size.
         self.model_layers: dict[str, dict[str, int]] = {name: {} for name in REPOSITORIES}
+
+    def registry_over(self, store: RegistryStore | None) -> Registry:
+        return Registry(REGISTRY_ID, limits=LIMITS, upload_id_factory=self.upload_ids, store=store)
 
     # -----------------------------------------------------------------------------------
     # What the model predicts

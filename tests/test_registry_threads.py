@@ -1,9 +1,13 @@
-"""One Registry shared by threads: nothing is lost, and every outcome is a serial one.
+"""Registries shared by threads: nothing is lost, and every outcome is a serial one.
 
 Each race starts its threads at one barrier with parts of at least 1 MiB: hashing a
 buffer that large releases the GIL, which is what opened the window between a check and
 its store before calls were swapped in by revision. The number of trials follows the
 Hypothesis profile (``thorough`` runs twenty times as many).
+
+Every race runs over each store (``site``). Its calls go to two registries over the
+same state, in turn: two processes of one server (for the memory store, two registries
+sharing the one store), so a durable store also reads back what the other accepted.
 """
 
 from __future__ import annotations
@@ -17,7 +21,8 @@ from typing import TypeVar
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_registry import REGISTRY_ID, check, completion, initiate, part, sha256
+from stores_under_test import NewSite, StoreSite
+from test_registry import REGISTRY_ID, check, completion, initiate, name, part, sha256
 
 from ecr_upload_model import (
     CompleteLayerUploadResponse,
@@ -31,7 +36,7 @@ from ecr_upload_model import (
     UploadId,
     UploadNotFoundException,
 )
-from ecr_upload_model.registry import sequential_upload_ids
+from ecr_upload_model.registry import RegistryStore, sequential_upload_ids
 
 T = TypeVar("T")
 MIB = 1024 * 1024
@@ -47,10 +52,24 @@ def trials() -> int:
     return max(20, profile.max_examples // 5)
 
 
-def new_registry() -> Registry:
-    registry = Registry(REGISTRY_ID, limits=LIMITS, upload_id_factory=sequential_upload_ids())
-    registry.create_repository("team/app")
-    return registry
+def new_registry(store: RegistryStore | None = None) -> Registry:
+    return new_registries(store)[0]
+
+
+def new_registries(*stores: RegistryStore | None) -> list[Registry]:
+    """A registry over each store (the first makes the repository), sharing upload ids."""
+    ids = sequential_upload_ids()
+    registries = [
+        Registry(REGISTRY_ID, limits=LIMITS, upload_id_factory=ids, store=store)
+        for store in stores or (None,)
+    ]
+    registries[0].create_repository("team/app")
+    return registries
+
+
+def two_processes(site: StoreSite) -> tuple[Registry, Registry]:
+    first, second = new_registries(site.open(), site.open())
+    return first, second
 
 
 def race(*calls: Callable[[], T]) -> list[T | EcrError]:
@@ -82,13 +101,18 @@ def accepted(outcomes: list[T | EcrError]) -> list[T]:
 
 
 @pytest.mark.parametrize("seed", range(trials()))
-def test_the_same_part_sent_by_four_threads_at_once_is_accepted_once(seed: int) -> None:
+def test_the_same_part_sent_by_four_threads_at_once_is_accepted_once(
+    seed: int, site: StoreSite
+) -> None:
     rng = random.Random(seed)
-    registry = new_registry()
+    registry, other = two_processes(site)
     upload_id = initiate(registry)
     layer = rng.randbytes(rng.randint(1, 5) * MIB)
     request = part(upload_id, 0, layer)
-    outcomes = race(*[lambda: registry.upload_layer_part(request)] * THREADS)
+    outcomes = race(
+        *[lambda: registry.upload_layer_part(request), lambda: other.upload_layer_part(request)]
+        * (THREADS // 2)
+    )
     assert len(accepted(outcomes)) == 1
     for refusal in outcomes:
         if isinstance(refusal, EcrError):
@@ -100,9 +124,11 @@ def test_the_same_part_sent_by_four_threads_at_once_is_accepted_once(seed: int) 
 
 
 @pytest.mark.parametrize("seed", range(trials()))
-def test_a_part_racing_the_completion_ends_as_one_of_the_two_serial_orders(seed: int) -> None:
+def test_a_part_racing_the_completion_ends_as_one_of_the_two_serial_orders(
+    seed: int, site: StoreSite
+) -> None:
     rng = random.Random(seed)
-    registry = new_registry()
+    registry, other = two_processes(site)
     upload_id = initiate(registry)
     first, second = rng.randbytes(MIB), rng.randbytes(2 * MIB)
     registry.upload_layer_part(part(upload_id, 0, first))
@@ -110,7 +136,7 @@ def test_a_part_racing_the_completion_ends_as_one_of_the_two_serial_orders(seed:
     digests = (sha256(first), sha256(first + second))
     part_outcome, completion_outcome = race(
         lambda: registry.upload_layer_part(part(upload_id, len(first), second)),
-        lambda: registry.complete_layer_upload(completion(upload_id, *digests)),
+        lambda: other.complete_layer_upload(completion(upload_id, *digests)),
     )
     assert isinstance(completion_outcome, CompleteLayerUploadResponse)
     if isinstance(part_outcome, EcrError):  # the completion came first
@@ -130,33 +156,41 @@ def test_a_part_racing_the_completion_ends_as_one_of_the_two_serial_orders(seed:
 
 
 @pytest.mark.parametrize("seed", range(trials()))
-def test_two_completions_of_one_upload_complete_it_once(seed: int) -> None:
+def test_two_completions_of_one_upload_complete_it_once(seed: int, site: StoreSite) -> None:
     rng = random.Random(seed)
-    registry = new_registry()
-    upload_id = initiate(registry)
+    registries = two_processes(site)
+    upload_id = initiate(registries[0])
     layer = rng.randbytes(MIB)
-    registry.upload_layer_part(part(upload_id, 0, layer))
+    registries[0].upload_layer_part(part(upload_id, 0, layer))
     outcomes = race(
-        *[lambda: registry.complete_layer_upload(completion(upload_id, sha256(layer)))] * 2
+        *[
+            lambda registry=registry: registry.complete_layer_upload(
+                completion(upload_id, sha256(layer))
+            )
+            for registry in registries
+        ]
     )
     assert len(accepted(outcomes)) == 1
-    assert any(isinstance(outcome, UploadNotFoundException) for outcome in outcomes)
+    assert any(isinstance(outcome, UploadNotFoundException) for outcome in outcomes), outcomes
 
 
 @pytest.mark.parametrize("seed", range(trials()))
-def test_two_uploads_of_one_layer_completing_at_once_store_it_once(seed: int) -> None:
+def test_two_uploads_of_one_layer_completing_at_once_store_it_once(
+    seed: int, site: StoreSite
+) -> None:
     rng = random.Random(seed)
-    registry = new_registry()
+    registries = two_processes(site)
+    registry = registries[0]
     layer = rng.randbytes(MIB)
     uploads = [initiate(registry), initiate(registry)]
     for upload_id in uploads:
         registry.upload_layer_part(part(upload_id, 0, layer))
     outcomes = race(
         *[
-            lambda upload_id=upload_id: registry.complete_layer_upload(
+            lambda upload_id=upload_id, completing=completing: completing.complete_layer_upload(
                 completion(upload_id, sha256(layer))
             )
-            for upload_id in uploads
+            for upload_id, completing in zip(uploads, registries, strict=True)
         ]
     )
     assert len(accepted(outcomes)) == 1
@@ -171,9 +205,11 @@ def test_two_uploads_of_one_layer_completing_at_once_store_it_once(seed: int) ->
 
 
 @pytest.mark.parametrize("seed", range(trials()))
-def test_batch_check_during_a_completion_sees_the_layer_whole_or_not_at_all(seed: int) -> None:
+def test_batch_check_during_a_completion_sees_the_layer_whole_or_not_at_all(
+    seed: int, site: StoreSite
+) -> None:
     rng = random.Random(seed)
-    registry = new_registry()
+    registry, other = two_processes(site)
     upload_id = initiate(registry)
     layer = rng.randbytes(2 * MIB)
     registry.upload_layer_part(part(upload_id, 0, layer))
@@ -182,7 +218,7 @@ def test_batch_check_during_a_completion_sees_the_layer_whole_or_not_at_all(seed
 
     def keep_checking() -> None:
         for _ in range(50):
-            seen.extend(check(registry, digest))
+            seen.extend(check(other, digest))
 
     race(
         keep_checking,
@@ -236,12 +272,20 @@ def state(registry: Registry, upload_ids: list[UploadId]) -> object:
 @settings(max_examples=25)
 @given(uploads=st.integers(1, 2), data=st.data())
 def test_concurrent_calls_end_as_a_serial_order_of_the_accepted_ones(
-    uploads: int, data: st.DataObject
+    new_site: NewSite, uploads: int, data: st.DataObject
 ) -> None:
     chosen = data.draw(calls(uploads))
-    registry = new_registry()
-    upload_ids = [initiate(registry) for _ in range(uploads)]
-    outcomes = race(*[lambda call=call: run(registry, upload_ids, call) for call in chosen])
+    with new_site() as site:
+        registries = two_processes(site)
+        registry = registries[0]
+        upload_ids = [initiate(registry) for _ in range(uploads)]
+        outcomes = race(
+            *[
+                lambda call=call, calling=registries[turn % 2]: run(calling, upload_ids, call)
+                for turn, call in enumerate(chosen)
+            ]
+        )
+        held = state(registry, upload_ids)
     # Within an upload, accepted parts follow each other by position and a completion
     # ends it; across uploads, only a completion's order matters (the layer they share),
     # and the accepted completion of a layer was the first to store it.
@@ -258,20 +302,26 @@ def test_concurrent_calls_end_as_a_serial_order_of_the_accepted_ones(
     assert replay_ids == upload_ids
     for call in serial:
         run(replay, replay_ids, call)  # raises if this order would refuse an accepted call
-    assert state(replay, replay_ids) == state(registry, upload_ids)
+    assert state(replay, replay_ids) == held
 
 
-def test_a_refused_call_in_a_race_changes_nothing() -> None:
+def test_a_refused_call_in_a_race_changes_nothing(site: StoreSite) -> None:
     """Each accepted part is in the digest once, each refused one not at all."""
     rng = random.Random(15)
-    registry = new_registry()
+    registries = two_processes(site)
+    registry = registries[0]
     upload_id = initiate(registry)
     held = bytearray()
     for _ in range(trials() // 2):
         candidates = [rng.randbytes(MIB) for _ in range(THREADS)]
         requests = [part(upload_id, len(held), blob) for blob in candidates]
         outcomes = race(
-            *[lambda request=request: registry.upload_layer_part(request) for request in requests]
+            *[
+                lambda request=request, sending=registries[turn % 2]: sending.upload_layer_part(
+                    request
+                )
+                for turn, request in enumerate(requests)
+            ]
         )
         winners = [
             blob
@@ -286,3 +336,7 @@ def test_a_refused_call_in_a_race_changes_nothing() -> None:
         completion(upload_id, LayerDigest.sha256(hashlib.sha256(held).hexdigest()))
     )
     assert done.layer_digest == sha256(bytes(held))
+    stored = registry._store.open_layer(name("team/app"), done.layer_digest)
+    if stored is not None:  # a durable store: its bytes are the accepted parts alone
+        with stored:
+            assert stored.read() == held

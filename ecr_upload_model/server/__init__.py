@@ -1,1 +1,2 @@
-"""The edge: the HTTP server of the JSON API and the durable stores behind it."""
+"""The edge: the HTTP server of the JSON API and the durable stores behind it (nothing
+below imports it)."""

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import importlib
 import os
 import pathlib
 import signal
@@ -28,12 +27,13 @@ from typing import Any, Final, TextIO
 from cheroot import server as cheroot_server
 from cheroot import wsgi as cheroot_wsgi
 
-from ..errors import EcrError, SerializationException, ServiceUnavailable, UsageError
+from ..errors import EcrError, SerializationException, ServiceUnavailable
 from ..identifiers import RegistryId, RepositoryName
 from ..limits import MAX_BODY_BYTES
-from ..registry import MemoryStore, Registry, RegistryStore
+from ..registry import Registry
 from ..wire import encode_error
 from .app import make_app
+from .stores import open_store
 
 __all__ = [
     "DEFAULT_PORT",
@@ -41,7 +41,6 @@ __all__ = [
     "DEFAULT_THREADS",
     "default_data_dir",
     "make_server",
-    "open_registry_store",
     "serve",
     "token_secret",
 ]
@@ -62,31 +61,6 @@ def default_data_dir() -> pathlib.Path:
         os.path.expanduser("~"), ".local", "share"
     )
     return pathlib.Path(base) / "ecr_upload_model"
-
-
-def open_registry_store(data_dir: pathlib.Path, store_url: str | None) -> RegistryStore:
-    """The store ``serve`` keeps its state in: ``server.stores.open_store`` where the
-    package has it, else the SQLite store in ``data_dir``, else memory (lost at exit)."""
-    stores = _optional_module("stores")
-    if stores is not None:
-        open_store: Callable[[pathlib.Path, str | None], RegistryStore] = stores.open_store
-        return open_store(data_dir, store_url)
-    if store_url is not None:
-        raise UsageError(f"this installation has no store for {store_url!r}")
-    sqlite_store = _optional_module("sqlite_store")
-    if sqlite_store is not None:
-        store: RegistryStore = sqlite_store.SqliteFileStore(data_dir)
-        return store
-    return MemoryStore()
-
-
-def _optional_module(name: str) -> Any:
-    try:
-        return importlib.import_module(f"{__package__}.{name}")
-    except ModuleNotFoundError as error:
-        if error.name != f"{__package__}.{name}":
-            raise  # the module is there, and lacks a dependency: say so
-        return None
 
 
 def token_secret(secret_access_key: str) -> bytes:
@@ -177,7 +151,7 @@ def serve(
     finish and returns. Prints ``listening on http://HOST:PORT`` once it accepts calls."""
     data_dir = default_data_dir() if data_dir is None else data_dir
     data_dir.mkdir(parents=True, exist_ok=True)
-    store = open_registry_store(data_dir, store_url)
+    store = open_store(data_dir, store_url)
     stop = threading.Event()
     application: dict[str, Any] = {}
 
