@@ -162,9 +162,10 @@ class Manifest:
         """The manifest ``content`` is, pushed with the header ``content_type``.
 
         Its media type is its ``mediaType`` member, else the content type (parameters
-        aside); when it has both they must agree (the OCI spec has clients send the
-        ``mediaType`` as ``Content-Type``). InvalidParameterException at
-        ``imageManifest`` for anything else than a manifest of :data:`MEDIA_TYPES`.
+        aside) if that is one of :data:`MEDIA_TYPES`; when both say one, they must
+        agree (the OCI spec has clients send the ``mediaType`` as ``Content-Type``).
+        InvalidParameterException at ``imageManifest`` for anything else than a
+        manifest of :data:`MEDIA_TYPES`.
         """
         if not isinstance(content, bytes):
             raise UsageError(f"content must be bytes, not {type(content).__name__}")
@@ -179,7 +180,9 @@ class Manifest:
         if declared is not None and not isinstance(declared, str):
             _invalid("mediaType must be a string")
         given = None if content_type is None else content_type.partition(";")[0].strip()
-        if declared is not None and given and given != declared:
+        if given not in MEDIA_TYPES:
+            given = None  # a generic type (a server's default text/plain) says nothing
+        if declared is not None and given is not None and given != declared:
             _invalid(f"was sent as {given!r} but its mediaType is {declared!r}")
         media_type = declared or given or ""
         kind = MEDIA_TYPES.get(media_type)

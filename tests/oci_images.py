@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 import pathlib
@@ -45,26 +46,31 @@ def index(manifests: list[bytes], media_type: str = OCI_INDEX) -> bytes:
     ).encode()
 
 
-def config_for(layers: list[bytes]) -> bytes:
-    """An image config whose diff ids are the (uncompressed) layers' digests."""
+def config_for(diff_ids: list[str]) -> bytes:
+    """An image config of the given (uncompressed) layer digests."""
     return json.dumps(
-        {
-            "architecture": "amd64",
-            "os": "linux",
-            "rootfs": {"type": "layers", "diff_ids": [digest_of(layer) for layer in layers]},
-        }
+        {"architecture": "amd64", "os": "linux", "rootfs": {"type": "layers", "diff_ids": diff_ids}}
     ).encode()
 
 
-def write_layout(directory: pathlib.Path, tag: str, layers: list[bytes]) -> bytes:
+def write_layout(directory: pathlib.Path, tag: str, layers: list[bytes]) -> dict[str, bytes]:
     """Writes an OCI image layout (oci-layout, index.json, blobs/sha256/...) holding one
-    image of ``layers`` tagged ``tag``; returns its manifest."""
-    config = config_for(layers)
-    manifest = image_manifest(config, layers)
-    blobs = directory / "blobs" / "sha256"
-    blobs.mkdir(parents=True)
-    for blob in (config, manifest, *layers):
-        (blobs / digest_of(blob).removeprefix("sha256:")).write_bytes(blob)
+    image tagged ``tag`` of ``layers``, gzipped as images' layers are; returns its
+    blobs by digest (layers, config, manifest)."""
+    compressed = [gzip.compress(layer, compresslevel=1, mtime=0) for layer in layers]
+    config = config_for([digest_of(layer) for layer in layers])
+    manifest = json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": OCI_MANIFEST,
+            "config": descriptor(config, OCI_CONFIG),
+            "layers": [descriptor(layer, OCI_LAYER + "+gzip") for layer in compressed],
+        }
+    ).encode()
+    blobs = {digest_of(blob): blob for blob in (config, manifest, *compressed)}
+    directory.joinpath("blobs", "sha256").mkdir(parents=True)
+    for digest, blob in blobs.items():
+        directory.joinpath("blobs", "sha256", digest.removeprefix("sha256:")).write_bytes(blob)
     (directory / "oci-layout").write_text(json.dumps({"imageLayoutVersion": "1.0.0"}))
     entry = {
         **descriptor(manifest, OCI_MANIFEST),
@@ -73,4 +79,12 @@ def write_layout(directory: pathlib.Path, tag: str, layers: list[bytes]) -> byte
     (directory / "index.json").write_text(
         json.dumps({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": [entry]})
     )
-    return manifest
+    return blobs
+
+
+def read_layout(directory: pathlib.Path) -> dict[str, bytes]:
+    """The blobs of an OCI image layout, by digest."""
+    return {
+        "sha256:" + path.name: path.read_bytes()
+        for path in directory.joinpath("blobs", "sha256").iterdir()
+    }

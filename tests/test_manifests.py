@@ -78,11 +78,13 @@ def test_the_media_type_comes_from_the_content_type_when_the_manifest_has_none()
     assert "not ''" in invalid(content)
 
 
-def test_a_content_type_other_than_the_manifests_media_type_is_refused() -> None:
+def test_a_manifest_sent_as_another_manifest_media_type_is_refused() -> None:
     content = image_manifest(CONFIG, [LAYER])
     assert "was sent as" in invalid(content, DOCKER_MANIFEST)
-    assert Manifest.parse(content, OCI_MANIFEST).media_type == OCI_MANIFEST
-    assert Manifest.parse(content, None).media_type == OCI_MANIFEST
+    for content_type in (OCI_MANIFEST, None, "text/plain", "application/json"):
+        assert Manifest.parse(content, content_type).media_type == OCI_MANIFEST
+    untyped = json.dumps({"schemaVersion": 2, "manifests": []}).encode()
+    assert "not ''" in invalid(untyped, "text/plain")
 
 
 @pytest.mark.parametrize(
