@@ -53,10 +53,12 @@ def config_for(diff_ids: list[str]) -> bytes:
     ).encode()
 
 
-def write_layout(directory: pathlib.Path, tag: str, layers: list[bytes]) -> dict[str, bytes]:
+def write_layout(
+    directory: pathlib.Path, tag: str, layers: list[bytes]
+) -> tuple[bytes, dict[str, bytes]]:
     """Writes an OCI image layout (oci-layout, index.json, blobs/sha256/...) holding one
     image tagged ``tag`` of ``layers``, gzipped as images' layers are; returns its
-    blobs by digest (layers, config, manifest)."""
+    manifest and its blobs by digest (layers, config, manifest)."""
     compressed = [gzip.compress(layer, compresslevel=1, mtime=0) for layer in layers]
     config = config_for([digest_of(layer) for layer in layers])
     manifest = json.dumps(
@@ -79,7 +81,7 @@ def write_layout(directory: pathlib.Path, tag: str, layers: list[bytes]) -> dict
     (directory / "index.json").write_text(
         json.dumps({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": [entry]})
     )
-    return blobs
+    return manifest, blobs
 
 
 def read_layout(directory: pathlib.Path) -> dict[str, bytes]:
