@@ -46,7 +46,7 @@ import urllib.parse
 import wsgiref.util
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from http import HTTPStatus
-from typing import TYPE_CHECKING, BinaryIO, Final, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Any, BinaryIO, Final, NamedTuple, Protocol
 
 import attrs
 
@@ -82,11 +82,13 @@ if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 __all__ = [
+    "Body",
     "Dialect",
     "DialectRules",
     "OciError",
     "OciFrontEnd",
     "OciResponse",
+    "Readable",
     "part_sizes",
     "sha256_digest",
     "wsgi_app",
@@ -376,6 +378,20 @@ class _Call:
         return None if text is None else int(text)
 
 
+def _instance_of(*kinds: type | object) -> Callable[[object, attrs.Attribute[Any], object], None]:
+    def check(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+        if not isinstance(value, kinds):  # type: ignore[arg-type]
+            raise UsageError(
+                f"{attribute.name} must be {' or '.join(map(_name, kinds))}, not {value!r}"
+            )
+
+    return check
+
+
+def _name(kind: object) -> str:
+    return getattr(kind, "__name__", str(kind))
+
+
 @attrs.frozen
 class OciFrontEnd:
     """The ``/v2/`` API over a registry, as ECR's proxy answers it.
@@ -391,16 +407,13 @@ class OciFrontEnd:
       own endpoint).
     """
 
-    registry: Registry
-    dialect: Dialect = attrs.field(default=Dialect.ECR)
-    blob_mounting: bool = False
-    verify_password: Callable[[str], bool] | None = None
-    realm: str | None = None
-
-    @dialect.validator
-    def _check_dialect(self, attribute: attrs.Attribute[Dialect], value: object) -> None:
-        if not isinstance(value, Dialect):
-            raise UsageError(f"dialect must be a Dialect, not {value!r}")
+    registry: Registry = attrs.field(validator=_instance_of(Registry))
+    dialect: Dialect = attrs.field(default=Dialect.ECR, validator=_instance_of(Dialect))
+    blob_mounting: bool = attrs.field(default=False, validator=_instance_of(bool))
+    verify_password: Callable[[str], bool] | None = attrs.field(
+        default=None, validator=_instance_of(Callable, type(None))
+    )
+    realm: str | None = attrs.field(default=None, validator=_instance_of(str, type(None)))
 
     def handle(
         self,
@@ -414,7 +427,13 @@ class OciFrontEnd:
         """Answers one request: its method, its path (percent-decoded, as a WSGI
         ``PATH_INFO``), its query string (still encoded), its headers (any case) and
         its body (bytes, or a stream of ``Content-Length`` bytes)."""
+        if not all(isinstance(text, str) for text in (method, path, query)):
+            raise UsageError("method, path and query must be str")
+        if not (isinstance(body, bytes) or callable(getattr(body, "read", None))):
+            raise UsageError(f"body must be bytes or a binary stream, not {type(body).__name__}")
         lowered = {name.lower(): value for name, value in (headers or {}).items()}
+        if not all(isinstance(text, str) for item in lowered.items() for text in item):
+            raise UsageError("headers must map str to str")
         try:
             self._authenticate(lowered)
             route, name, segment = _route(path)

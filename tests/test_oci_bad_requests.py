@@ -89,9 +89,39 @@ def test_a_patch_at_an_upload_another_repository_started_is_unknown() -> None:
     assert code(response) == (404, "BLOB_UPLOAD_UNKNOWN")
 
 
-def test_the_dialect_must_be_a_dialect() -> None:
-    with pytest.raises(UsageError, match="Dialect"):
-        OciFrontEnd(V2().registry, dialect="ECR")  # type: ignore[arg-type]
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        ({"registry": "registry"}, "registry must be Registry"),
+        ({"dialect": "ECR"}, "dialect must be Dialect"),
+        ({"blob_mounting": 1}, "blob_mounting must be bool"),
+        ({"verify_password": "secret"}, "verify_password must be Callable or NoneType"),
+        ({"realm": b"realm"}, "realm must be str or NoneType"),
+    ],
+)
+def test_a_front_end_of_wrong_arguments_is_a_usage_error(
+    arguments: dict[str, object], message: str
+) -> None:
+    with pytest.raises(UsageError, match=message):
+        OciFrontEnd(**{"registry": V2().registry, **arguments})  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        ({"method": b"GET"}, "method, path and query must be str"),
+        ({"query": None}, "method, path and query must be str"),
+        ({"body": "text"}, "body must be bytes or a binary stream, not str"),
+        ({"body": bytearray(b"x")}, "body must be bytes or a binary stream, not bytearray"),
+        ({"headers": {"Content-Length": 5}}, "headers must map str to str"),
+    ],
+)
+def test_a_request_of_wrong_python_types_is_a_usage_error(
+    arguments: dict[str, object], message: str
+) -> None:
+    call = {"method": "GET", "path": "/v2/", **arguments}
+    with pytest.raises(UsageError, match=message):
+        V2().front_end.handle(**call)  # type: ignore[arg-type]
 
 
 METHODS = st.sampled_from(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "get"])
