@@ -69,7 +69,7 @@ from .errors import (
 )
 from .identifiers import LayerDigest, RepositoryName, UploadId
 from .limits import MAX_MANIFEST_BYTES, Limits
-from .manifests import ImageTag, reference
+from .manifests import reference
 from .operations import (
     BatchCheckLayerAvailabilityRequest,
     CompleteLayerUploadRequest,
@@ -622,8 +622,6 @@ class OciFrontEnd:
         )
         location = f"/v2/{call.repository}/manifests/{manifest.digest}"
         headers = {"Location": location, "Docker-Content-Digest": str(manifest.digest)}
-        if isinstance(target, ImageTag):
-            headers["OCI-Tag"] = str(target)
         return _answer(201, b"", headers)
 
     def _tags(self, call: _Call) -> OciResponse:

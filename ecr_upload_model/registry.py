@@ -469,11 +469,10 @@ class MemoryStore:
             if repository not in self._repositories:
                 return False
             images = self._images.setdefault(repository, _Images())
-            if key not in images.manifests:
-                images.manifests[key] = manifest
-                images.referenced.update(map(_canonical, manifest.blobs))
+            held = images.manifests.setdefault(key, manifest)
+            images.referenced.update(map(_canonical, held.blobs))
             if tag is not None:
-                images.tags[tag] = images.manifests[key].digest
+                images.tags[tag] = held.digest
             return True
 
     def manifest(self, repository: RepositoryName, digest: LayerDigest) -> Manifest | None:

@@ -192,6 +192,8 @@ def test_following_the_links_lists_every_tag_once_in_order(tags: list[str], page
         listed, link = tag_list(v2, query)
         assert len(listed) <= page
         assert link is None or len(listed) == page
+        # A link leads to more tags, never to an empty page.
+        assert listed or not seen
         seen += listed
         matched = (
             None
