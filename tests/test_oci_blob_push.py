@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from oci_calls import LIMITS, V2, code, digest_text, error
+from test_registry_threads import race, trials
 
 from ecr_upload_model import Limits, UploadId, UploadSession
 from ecr_upload_model.oci import Dialect, OciResponse, part_sizes
@@ -373,3 +374,17 @@ def test_any_chunking_that_obeys_the_rule_pushes_the_blobs_digest(
     assert response.status == 201, error(response)
     assert response.headers["Docker-Content-Digest"] == digest_text(blob)
     assert v2.blob(digest_text(blob)) == blob
+
+
+@pytest.mark.parametrize("seed", range(trials()))
+def test_two_patches_racing_over_one_range_leave_one_of_them_whole(seed: int) -> None:
+    v2 = V2()
+    location = v2.start()
+    # Two different chunks of three parts each, sent at once to the same bytes.
+    chunks = [DATA[:130], DATA[130:260]]
+    answers = race(*(lambda chunk=chunk: v2.patch(location, chunk, 0).status for chunk in chunks))
+    assert answers in ([201, 416], [416, 201])
+    winner = chunks[answers.index(201)]
+    assert v2.call("GET", location).headers["Range"] == "0-129"
+    assert v2.put(location, digest_text(winner)).status == 201
+    assert v2.blob(digest_text(winner)) == winner
