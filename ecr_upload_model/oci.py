@@ -541,7 +541,8 @@ class OciFrontEnd:
             mounted = self._mount(call, mount, call.parameter("from", "NAME_INVALID"))
             if mounted is not None:
                 return mounted
-        digest = call.parameter("digest", "DIGEST_INVALID")
+        digest_text = call.parameter("digest", "DIGEST_INVALID")
+        digest = None if digest_text is None else LayerDigest(digest_text)
         started = self.registry.initiate_layer_upload(
             InitiateLayerUploadRequest(repository_name=call.repository)
         )
@@ -584,7 +585,7 @@ class OciFrontEnd:
         digest = call.parameter("digest", "DIGEST_INVALID")
         if digest is None:
             raise OciError(400, "DIGEST_INVALID", "The PUT that ends an upload needs ?digest=")
-        return self._finish(call, UploadId(call.segment), digest)
+        return self._finish(call, UploadId(call.segment), LayerDigest(digest))
 
     def _status(self, call: _Call) -> OciResponse:
         upload_id = UploadId(call.segment)
@@ -689,9 +690,8 @@ class OciFrontEnd:
             raise OciError(400, "SIZE_INVALID", str(truncated)) from None
         return next_byte - 1
 
-    def _finish(self, call: _Call, upload_id: UploadId, digest_text: str) -> OciResponse:
+    def _finish(self, call: _Call, upload_id: UploadId, digest: LayerDigest) -> OciResponse:
         """Sends the body as the last chunk, then completes the upload as the digest."""
-        digest = LayerDigest(digest_text)
         self._append(call, upload_id)
         request = CompleteLayerUploadRequest(
             repository_name=call.repository, upload_id=upload_id, layer_digests=(digest,)

@@ -11,10 +11,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 from oci_calls import V2, code, digest_text, error
 
-from ecr_upload_model import UsageError
+from ecr_upload_model import UploadId, UsageError
 from ecr_upload_model.oci import OciFrontEnd
 
 UPLOAD = "/v2/team/app/blobs/uploads/00000000-0000-0000-0000-000000000000"
+NEXT_UPLOAD = UploadId("00000000-0000-0000-0000-000000000001")
 
 
 def started() -> V2:
@@ -39,6 +40,7 @@ def started() -> V2:
         ("PUT", UPLOAD, "", {}, (400, "DIGEST_INVALID")),
         ("PUT", UPLOAD, "digest=sha256:zz", {}, (400, "DIGEST_INVALID")),
         ("PUT", UPLOAD, "digest=sha256:ab&digest=sha256:cd", {}, (400, "DIGEST_INVALID")),
+        ("POST", "/v2/team/app/blobs/uploads/", "digest=sha256:zz", {}, (400, "DIGEST_INVALID")),
         ("HEAD", "/v2/team/app/blobs/sha256:" + "a" * 64, "", {}, (404, "BLOB_UNKNOWN")),
         ("GET", "/v2/team/app/blobs/not-a-digest", "", {}, (400, "DIGEST_INVALID")),
         ("GET", "/v2/team/app/blobs/sha256:" + "a" * 2000, "", {}, (400, "DIGEST_INVALID")),
@@ -66,6 +68,7 @@ def test_a_wrong_request_gets_the_specs_code_and_changes_nothing(
     response = v2.call(method, path, query=query, headers=headers, body=b"y" * 5)
     assert code(response) == answer, error(response)
     assert v2.call("GET", UPLOAD).headers["Range"] == "0-19"
+    assert v2.registry.session(NEXT_UPLOAD) is None  # no upload was started
 
 
 def test_a_method_an_endpoint_does_not_take_is_405_with_the_methods_it_takes() -> None:
