@@ -77,6 +77,15 @@ def store_bench(session: nox.Session) -> None:
 
 
 @nox.session(python="3.11")
+def oci_bench(session: nox.Session) -> None:
+    """The /v2/ front end against distribution 2.8 (Debian's docker-registry) and a floor:
+    a 100 MiB push in 10 MiB chunks, the memory of a 1 GiB PUT; arguments go to
+    bench/bench_oci.py (``-- --quick``)."""
+    session.install(".")
+    session.run("python", "bench/bench_oci.py", *session.posargs)
+
+
+@nox.session(python="3.11")
 def fuzz(session: nox.Session) -> None:
     """Fuzz the wire entry and every from_wire with atheris for a bounded time.
 

@@ -318,6 +318,44 @@ class TooManyTagsException(EcrError):
     default_message = "The list of tags on the repository is over the limit."
 
 
+# PutImage and the image lookups: what ECR's proxy answers a manifest with, in ECR's names
+# (botocore's ECR model); the OCI front end answers each with its /v2/ code.
+
+
+class LayersNotFoundException(EcrError):
+    """A manifest names a blob (config or layer) the repository does not hold."""
+
+    code = "LayersNotFoundException"
+    default_message = (
+        "The specified layers could not be found, or the specified layer is not valid for "
+        "this repository."
+    )
+
+
+class ReferencedImagesNotFoundException(EcrError):
+    """A manifest list (index) names a manifest the repository does not hold."""
+
+    code = "ReferencedImagesNotFoundException"
+    default_message = "The manifest list is referencing an image that does not exist."
+
+
+class ImageNotFoundException(EcrError, LookupError):
+    """No image of that tag or digest in the repository."""
+
+    code = "ImageNotFoundException"
+    default_message = "The image requested does not exist in the specified repository."
+
+
+class ImageDigestDoesNotMatchException(EcrError):
+    """A manifest pushed by digest whose bytes have another digest."""
+
+    code = "ImageDigestDoesNotMatchException"
+    default_message = (
+        "The specified image digest does not match the digest that Amazon ECR calculated "
+        "for the image."
+    )
+
+
 ERRORS_BY_CODE: Mapping[str, type[EcrError]] = {
     error.code: error
     for error in (
@@ -338,6 +376,10 @@ ERRORS_BY_CODE: Mapping[str, type[EcrError]] = {
         RepositoryNotEmptyException,
         InvalidTagParameterException,
         TooManyTagsException,
+        LayersNotFoundException,
+        ReferencedImagesNotFoundException,
+        ImageNotFoundException,
+        ImageDigestDoesNotMatchException,
     )
 }
 

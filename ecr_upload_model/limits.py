@@ -50,6 +50,19 @@ MAX_AUTHORIZATION_REGISTRY_IDS = 10
 #: "The authorization token is valid for 12 hours" (GetAuthorizationToken's page).
 AUTHORIZATION_TOKEN_SECONDS = 12 * 60 * 60
 
+# OCI /v2/: the manifests and tags of ECR's proxy.
+
+#: ImageManifest: length 1 to 4,194,304 in the API model (PutImage), ECR's documented
+#: maximum manifest size of 4 MiB. The OCI distribution spec asks registries to take
+#: manifests of at least 4 megabytes and to refuse larger ones with 413.
+MAX_MANIFEST_BYTES = 4_194_304
+#: ImageTag: length 1 to 300 in the API model.
+MAX_IMAGE_TAG_LENGTH = 300
+#: A tag on /v2/ matches ``[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}``: at most 128 characters
+#: (OCI distribution spec). Within ECR's 300, so on /v2/ the spec's bound is the one
+#: that holds.
+OCI_MAX_TAG_LENGTH = 128
+
 
 def _positive(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     if type(value) is not int or value < 1:

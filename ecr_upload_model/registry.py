@@ -35,6 +35,7 @@ import collections
 import datetime
 import enum
 import hashlib
+import io
 import itertools
 import secrets
 import threading
@@ -46,8 +47,13 @@ import attrs
 
 from .authorization import authorization_token, issue_password, verify_password
 from .errors import (
+    ImageDigestDoesNotMatchException,
+    ImageNotFoundException,
+    InvalidLayerException,
     InvalidParameterException,
     LayerAlreadyExistsException,
+    LayersNotFoundException,
+    ReferencedImagesNotFoundException,
     RepositoryAlreadyExistsException,
     RepositoryNotEmptyException,
     RepositoryNotFoundException,
@@ -56,6 +62,7 @@ from .errors import (
 )
 from .identifiers import LayerDigest, RegistryId, RepositoryGrammar, RepositoryName, UploadId
 from .limits import API_LIMITS, AUTHORIZATION_TOKEN_SECONDS, DEFAULT_DESCRIBE_RESULTS, Limits
+from .manifests import ImageTag, Manifest
 from .operations import (
     AuthorizationData,
     BatchCheckLayerAvailabilityRequest,
@@ -88,6 +95,7 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_IDLE_SECONDS",
     "DEFAULT_REGION",
+    "EMPTY_LAYER_DIGEST",
     "Completion",
     "HeldLayer",
     "HeldRepository",
@@ -108,6 +116,10 @@ DEFAULT_REGION: Final = "us-east-1"
 #: credentials it started with). ECR documents no expiry of its own; the package's
 #: choice, far above any pause between the parts of a live push.
 DEFAULT_IDLE_SECONDS: Final = 12 * 60 * 60.0
+
+
+#: The digest of the 0-byte layer.
+EMPTY_LAYER_DIGEST: Final = LayerDigest.sha256(hashlib.sha256(b"").hexdigest())
 
 
 def random_upload_ids() -> UploadId:
@@ -249,12 +261,50 @@ class RegistryStore(Protocol):
     def layer(self, repository: RepositoryName, digest: LayerDigest) -> HeldLayer | None:
         """The layer of ``repository`` that matches ``digest`` (hex case aside), if any."""
 
-    def open_layer(self, repository: RepositoryName, digest: LayerDigest) -> BinaryIO | None:
-        """A file reading the bytes of that layer (the caller closes it); None if the
-        repository holds no such layer, or the store keeps no bytes."""
-
     def forget_idle(self, cutoff: float) -> int:
         """Forgets every upload last touched at or before ``cutoff``; returns how many."""
+
+    # -- OCI: layer bytes and manifests (what the /v2/ front end needs besides) --------
+
+    def open_layer(self, repository: RepositoryName, digest: LayerDigest) -> BinaryIO | None:
+        """The bytes of the layer of ``repository`` that matches ``digest``, as a binary
+        file open for reading (the caller closes it); None if the repository holds no
+        such layer, or the store keeps no layer bytes."""
+
+    def remove_upload(self, held: HeldUpload) -> bool:
+        """Forgets the upload and the bytes it holds if it is still ``held``; else False,
+        and nothing changes."""
+
+    def add_empty_layer(self, repository: RepositoryName) -> bool:
+        """Makes the 0-byte layer (:data:`EMPTY_LAYER_DIGEST`) a layer of ``repository``
+        (one already held stays as it is); False if the repository does not exist."""
+
+    def mount_layer(
+        self, source: RepositoryName, target: RepositoryName, digest: LayerDigest
+    ) -> HeldLayer | None:
+        """Makes the layer of ``source`` that matches ``digest`` a layer of ``target`` too
+        (the same bytes), as one step: the layer as ``target`` holds it now, or None (and
+        nothing changes) if ``source`` holds no such layer or ``target`` does not exist."""
+
+    def put_manifest(
+        self, repository: RepositoryName, manifest: Manifest, tag: ImageTag | None
+    ) -> bool:
+        """Stores ``manifest`` in ``repository`` (one held already is kept) and points
+        ``tag``, if given, at it (away from any other), as one step; False if the
+        repository does not exist."""
+
+    def manifest(self, repository: RepositoryName, digest: LayerDigest) -> Manifest | None:
+        """The manifest of ``repository`` whose digest matches ``digest``, if any."""
+
+    def tagged(self, repository: RepositoryName, tag: ImageTag) -> LayerDigest | None:
+        """The digest of the manifest ``tag`` points at in ``repository``, if any."""
+
+    def tags(self, repository: RepositoryName) -> list[ImageTag]:
+        """The tags of ``repository`` in the order of their text (byte order)."""
+
+    def references_layer(self, repository: RepositoryName, digest: LayerDigest) -> bool:
+        """Whether a manifest of ``repository`` names the layer ``digest`` (as its config
+        or a layer)."""
 
 
 @attrs.frozen
@@ -262,24 +312,44 @@ class _Running:
     """MemoryStore's token: the sha256 of the bytes held, never updated in place."""
 
     hasher: _Hash
+    #: The parts' bytes, kept when the store keeps layer bytes.
+    parts: tuple[bytes, ...] = ()
+
+
+@attrs.define
+class _Images:
+    """MemoryStore's manifests of one repository."""
+
+    manifests: dict[tuple[str, str], Manifest] = attrs.Factory(dict)
+    tags: dict[ImageTag, LayerDigest] = attrs.Factory(dict)
+    #: The layers its manifests name.
+    referenced: set[tuple[str, str]] = attrs.Factory(set)
 
 
 class MemoryStore:
     """A :class:`RegistryStore` in this process's memory, for any number of threads.
 
-    It keeps no part's bytes, only each upload's running sha256. A swap hashes the part
-    into a copy of the held hash *before* taking the lock (hashing a large buffer
-    releases the GIL, so other uploads go on meanwhile), and under the lock stores the
-    copy only if the upload is still the one read: the lock is held for a few dict
-    operations, never for hashing.
+    By default it keeps no part's bytes, only each upload's running sha256; with
+    ``keep_layers=True`` it keeps them too, and a completed layer's bytes can be read
+    back (:meth:`open_layer`, what a ``/v2/`` pull needs). A swap hashes the part into a
+    copy of the held hash *before* taking the lock (hashing a large buffer releases the
+    GIL, so other uploads go on meanwhile), and under the lock stores the copy only if
+    the upload is still the one read: the lock is held for a few dict operations, never
+    for hashing.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, keep_layers: bool = False) -> None:
+        if type(keep_layers) is not bool:
+            raise UsageError(f"keep_layers must be a bool, not {keep_layers!r}")
         self._lock = threading.Lock()
         self._repositories: dict[RepositoryName, dict[tuple[str, str], HeldLayer]] = {}
         self._created_at: dict[RepositoryName, float] = {}
         #: Uploads from the least to the most recently touched (what expiry sweeps).
         self._uploads: collections.OrderedDict[UploadId, HeldUpload] = collections.OrderedDict()
+        self._keep_layers = keep_layers
+        #: With ``keep_layers``: the bytes of each repository's layers (shared by mounts).
+        self._layer_bytes: dict[RepositoryName, dict[tuple[str, str], bytes]] = {}
+        self._images: dict[RepositoryName, _Images] = {}
 
     def add_repository(self, name: RepositoryName, created_at: float) -> bool:
         with self._lock:
@@ -308,6 +378,8 @@ class MemoryStore:
                 return Removal.NOT_EMPTY
             del self._repositories[name]
             del self._created_at[name]
+            self._layer_bytes.pop(name, None)
+            self._images.pop(name, None)
             return Removal.REMOVED
 
     def add_upload(self, session: UploadSession, now: float) -> bool:
@@ -335,8 +407,9 @@ class MemoryStore:
         assert isinstance(held.token, _Running)
         hasher = held.token.hasher.copy()
         hasher.update(blob)
+        parts = (*held.token.parts, bytes(blob)) if self._keep_layers else ()
         with self._lock:
-            return self._swap(held, HeldUpload(following, now, _Running(hasher)))
+            return self._swap(held, HeldUpload(following, now, _Running(hasher, parts)))
 
     def layer_digest(self, held: HeldUpload) -> LayerDigest | None:
         if held.session.layer_digest is not None:  # completed: the hash is gone
@@ -347,6 +420,12 @@ class MemoryStore:
     def complete(self, held: HeldUpload, following: UploadSession, now: float) -> Completion:
         assert following.layer_digest is not None
         key = _canonical(following.layer_digest)
+        # Joined outside the lock: a copy of the whole layer takes a while.
+        content = (
+            b"".join(held.token.parts)
+            if self._keep_layers and isinstance(held.token, _Running)
+            else None
+        )
         with self._lock:
             layers = self._repositories.get(following.repository_name)
             if layers is None or self._uploads.get(following.upload_id) is not held:
@@ -354,6 +433,8 @@ class MemoryStore:
             if key in layers:
                 return Completion.LAYER_EXISTS
             layers[key] = HeldLayer(following.layer_digest, following.bytes_received)
+            if content is not None:
+                self._layer_bytes.setdefault(following.repository_name, {})[key] = content
             # A completed upload needs no hash: it answers UploadNotFound from now on.
             self._swap(held, HeldUpload(following, now))
             return Completion.DONE
@@ -361,9 +442,6 @@ class MemoryStore:
     def layer(self, repository: RepositoryName, digest: LayerDigest) -> HeldLayer | None:
         layers = self._repositories.get(repository)
         return None if layers is None else layers.get(_canonical(digest))
-
-    def open_layer(self, repository: RepositoryName, digest: LayerDigest) -> BinaryIO | None:
-        return None  # the bytes are hashed, never kept
 
     def forget_idle(self, cutoff: float) -> int:
         forgotten = 0
@@ -381,6 +459,79 @@ class MemoryStore:
                 # that a burst of abandoned uploads does not hold memory for good.
                 self._uploads = collections.OrderedDict(self._uploads)
         return forgotten
+
+    # -- OCI: layer bytes and manifests ------------------------------------------------
+
+    def open_layer(self, repository: RepositoryName, digest: LayerDigest) -> BinaryIO | None:
+        content = self._layer_bytes.get(repository, {}).get(_canonical(digest))
+        # BytesIO over bytes shares them until written to: opening copies nothing.
+        return None if content is None else io.BytesIO(content)
+
+    def remove_upload(self, held: HeldUpload) -> bool:
+        with self._lock:
+            if self._uploads.get(held.session.upload_id) is not held:
+                return False
+            del self._uploads[held.session.upload_id]
+            return True
+
+    def add_empty_layer(self, repository: RepositoryName) -> bool:
+        key = _canonical(EMPTY_LAYER_DIGEST)
+        with self._lock:
+            layers = self._repositories.get(repository)
+            if layers is None:
+                return False
+            if key not in layers:
+                layers[key] = HeldLayer(EMPTY_LAYER_DIGEST, 0)
+                if self._keep_layers:
+                    self._layer_bytes.setdefault(repository, {})[key] = b""
+            return True
+
+    def mount_layer(
+        self, source: RepositoryName, target: RepositoryName, digest: LayerDigest
+    ) -> HeldLayer | None:
+        key = _canonical(digest)
+        with self._lock:
+            layer = self._repositories.get(source, {}).get(key)
+            layers = self._repositories.get(target)
+            if layer is None or layers is None:
+                return None
+            if key not in layers:
+                layers[key] = layer
+                content = self._layer_bytes.get(source, {}).get(key)
+                if content is not None:
+                    self._layer_bytes.setdefault(target, {})[key] = content
+            return layers[key]
+
+    def put_manifest(
+        self, repository: RepositoryName, manifest: Manifest, tag: ImageTag | None
+    ) -> bool:
+        key = _canonical(manifest.digest)
+        with self._lock:
+            if repository not in self._repositories:
+                return False
+            images = self._images.setdefault(repository, _Images())
+            held = images.manifests.setdefault(key, manifest)
+            images.referenced.update(map(_canonical, held.blobs))
+            if tag is not None:
+                images.tags[tag] = held.digest
+            return True
+
+    def manifest(self, repository: RepositoryName, digest: LayerDigest) -> Manifest | None:
+        images = self._images.get(repository)
+        return None if images is None else images.manifests.get(_canonical(digest))
+
+    def tagged(self, repository: RepositoryName, tag: ImageTag) -> LayerDigest | None:
+        images = self._images.get(repository)
+        return None if images is None else images.tags.get(tag)
+
+    def tags(self, repository: RepositoryName) -> list[ImageTag]:
+        with self._lock:
+            images = self._images.get(repository)
+            return [] if images is None else sorted(images.tags, key=str)
+
+    def references_layer(self, repository: RepositoryName, digest: LayerDigest) -> bool:
+        images = self._images.get(repository)
+        return images is not None and _canonical(digest) in images.referenced
 
 
 # ---------------------------------------------------------------------------------------
@@ -738,3 +889,170 @@ class Registry:
                 f"of registry '{self.registry_id}'"
             )
         return held
+
+    # -----------------------------------------------------------------------------------
+    # OCI: layer bytes and manifests. What ECR's proxy (the /v2/ front end, ``oci.py``)
+    # needs besides the four operations; each answers ECR's typed errors, in the same
+    # order (the repository first).
+
+    def upload_in_progress(
+        self, repository_name: RepositoryName, upload_id: UploadId
+    ) -> UploadSession:
+        """The session of an upload of ``repository_name`` still in progress.
+
+        RepositoryNotFound, else UploadNotFound for an unknown, idle, completed or
+        cancelled upload, or one of another repository.
+        """
+        self._check_repository(None, repository_name)
+        return self._in_progress(repository_name, upload_id, self._now()).session
+
+    def cancel_layer_upload(self, repository_name: RepositoryName, upload_id: UploadId) -> None:
+        """Forgets an upload in progress and the bytes it holds: it is UploadNotFound from
+        now on. Raises as :meth:`upload_in_progress` does."""
+        while True:
+            self._check_repository(None, repository_name)
+            held = self._in_progress(repository_name, upload_id, self._now())
+            if self._store.remove_upload(held):
+                return
+            # A part or a completion came first: decide again after it.
+
+    def complete_empty_layer_upload(
+        self, request: CompleteLayerUploadRequest
+    ) -> CompleteLayerUploadResponse:
+        """Completes an upload that holds no byte as the 0-byte layer, as the OCI spec
+        answers a 0-byte blob (CompleteLayerUpload answers EmptyUpload instead).
+
+        The digests given must include :data:`EMPTY_LAYER_DIGEST` (else InvalidLayer,
+        and the upload stays open); the upload then ends, and the repository holds the
+        empty layer (kept as it is if it held it already). An upload that holds bytes
+        is completed as :meth:`complete_layer_upload` completes it.
+        """
+        while True:
+            self._check_repository(request.registry_id, request.repository_name)
+            held = self._in_progress(request.repository_name, request.upload_id, self._now())
+            if held.session.part_count:
+                return self.complete_layer_upload(request)
+            if not any(digest.matches(EMPTY_LAYER_DIGEST) for digest in request.layer_digests):
+                raise InvalidLayerException(
+                    f"The layer digest calculated for upload '{request.upload_id}' is "
+                    f"{EMPTY_LAYER_DIGEST}, which is none of the digests specified"
+                )
+            if self._store.remove_upload(held):
+                break
+        if not self._store.add_empty_layer(request.repository_name):
+            self._check_repository(None, request.repository_name)  # removed meanwhile
+        return CompleteLayerUploadResponse(
+            registry_id=self.registry_id,
+            repository_name=request.repository_name,
+            upload_id=request.upload_id,
+            layer_digest=EMPTY_LAYER_DIGEST,
+        )
+
+    def mount_layer(
+        self,
+        repository_name: RepositoryName,
+        digest: LayerDigest,
+        source: RepositoryName,
+        *,
+        only_referenced: bool = False,
+    ) -> Layer | None:
+        """Makes the layer ``source`` holds as ``digest`` a layer of ``repository_name``
+        (blob mounting): the layer, or None when ``source`` does not hold it (or does
+        not exist). With ``only_referenced``, only a layer that a manifest of ``source``
+        names is mounted. RepositoryNotFound for ``repository_name`` only.
+        """
+        self._check_repository(None, repository_name)
+        if only_referenced and not self._store.references_layer(source, digest):
+            return None
+        held = self._store.mount_layer(source, repository_name, digest)
+        if held is None:
+            self._check_repository(None, repository_name)  # removed meanwhile?
+            return None
+        return Layer(
+            layer_digest=held.digest,
+            layer_availability=LayerAvailability.AVAILABLE,
+            layer_size=held.size,
+        )
+
+    def open_layer(self, repository_name: RepositoryName, digest: LayerDigest) -> BinaryIO | None:
+        """The bytes of a layer of the repository, open for reading (close it), or None
+        when it holds no such layer or its store keeps no bytes. RepositoryNotFound."""
+        self._check_repository(None, repository_name)
+        return self._store.open_layer(repository_name, digest)
+
+    def put_manifest(
+        self,
+        repository_name: RepositoryName,
+        content: bytes,
+        *,
+        content_type: str | None,
+        reference: ImageTag | LayerDigest,
+    ) -> Manifest:
+        """Stores a manifest, tagged when ``reference`` is a tag (as ECR's PutImage).
+
+        Raises, in this order: RepositoryNotFound; InvalidParameter at ``imageManifest``
+        for what is not a manifest (:meth:`Manifest.parse`); ImageDigestDoesNotMatch
+        when ``reference`` is a digest the bytes do not have; LayersNotFound when it
+        names a blob the repository does not hold; ReferencedImagesNotFound when an
+        index names a manifest it does not hold. Pushing the same manifest again is
+        not an error.
+        """
+        self._check_repository(None, repository_name)
+        manifest = Manifest.parse(content, content_type)
+        if isinstance(reference, LayerDigest) and not reference.matches(manifest.digest):
+            raise ImageDigestDoesNotMatchException(
+                f"The manifest's digest is {manifest.digest}, not {reference}"
+            )
+        missing = [d for d in manifest.blobs if self._store.layer(repository_name, d) is None]
+        if missing:
+            raise LayersNotFoundException(_missing("layer", missing, repository_name))
+        missing = [
+            d for d in manifest.manifests if self._store.manifest(repository_name, d) is None
+        ]
+        if missing:
+            raise ReferencedImagesNotFoundException(_missing("image", missing, repository_name))
+        tag = reference if isinstance(reference, ImageTag) else None
+        if not self._store.put_manifest(repository_name, manifest, tag):
+            self._check_repository(None, repository_name)  # removed meanwhile
+        return manifest
+
+    def manifest(
+        self, repository_name: RepositoryName, reference: ImageTag | LayerDigest
+    ) -> Manifest:
+        """The manifest of a tag or digest: RepositoryNotFound, else ImageNotFound."""
+        self._check_repository(None, repository_name)
+        digest = (
+            reference
+            if isinstance(reference, LayerDigest)
+            else self._store.tagged(repository_name, reference)
+        )
+        manifest = None if digest is None else self._store.manifest(repository_name, digest)
+        if manifest is None:
+            raise ImageNotFoundException(
+                f"The image with imageId '{reference}' does not exist within the repository "
+                f"with name '{repository_name}' in the registry with id '{self.registry_id}'"
+            )
+        return manifest
+
+    def image_tags(self, repository_name: RepositoryName) -> list[ImageTag]:
+        """The repository's tags, in byte order of their text: RepositoryNotFound."""
+        self._check_repository(None, repository_name)
+        return self._store.tags(repository_name)
+
+    def _in_progress(
+        self, repository_name: RepositoryName, upload_id: UploadId, now: float
+    ) -> HeldUpload:
+        held = self._open_upload(upload_id, repository_name, now)
+        if held.session.repository_name != repository_name or held.session.completed:
+            raise UploadNotFoundException(
+                f"Upload '{upload_id}' is not found in repository '{repository_name}' "
+                f"of registry '{self.registry_id}'"
+            )
+        return held
+
+
+def _missing(kind: str, digests: list[LayerDigest], repository_name: RepositoryName) -> str:
+    """The message of a manifest that names what the repository lacks (the first few)."""
+    shown = ", ".join(f"'{digest}'" for digest in digests[:3])
+    more = f" and {len(digests) - 3} more" if len(digests) > 3 else ""
+    return f"The repository '{repository_name}' holds no {kind} {shown}{more}"
