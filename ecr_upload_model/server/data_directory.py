@@ -253,5 +253,11 @@ class DataDirectory:
         _fsync_directory(self.blobs)
         return True
 
+    def publish_empty_layer(self, hex_digest: str) -> None:
+        """Makes ``blobs/sha256/<hex>`` the 0-byte file (``hex_digest`` is its digest):
+        created, it is whole already."""
+        self._blob(hex_digest).touch(exist_ok=True)
+        _fsync_directory(self.blobs)
+
     def open_layer(self, hex_digest: str) -> BinaryIO:
         return self._blob(hex_digest).open("rb")

@@ -9,7 +9,11 @@ swaps, so that every store orders them alike:
   carried on in this process's memory (:class:`~.data_directory.RunningDigests`);
 - a completion: the layer's file is made from the part files, *then* the state's swap
   stores the layer and completes the session; then the upload's files go;
-- forgetting idle uploads: the state forgets them, then their files go.
+- forgetting idle uploads (or removing one): the state forgets them, then their files go;
+- the empty layer: its (empty) file is made, then the state names it as a layer.
+
+A mount names a layer's file for one more repository: the files are content-addressed,
+so the state's step is all it takes. Manifests and tags are state alone.
 
 A store's failure (a full disk, a lost connection) is answered as ECR's fault,
 :class:`ServerException` (HTTP 500, which clients retry), its cause chained for the
@@ -22,13 +26,15 @@ from __future__ import annotations
 
 import abc
 import functools
+import hashlib
 import os
 from collections.abc import Callable
 from typing import BinaryIO, ClassVar, Concatenate, ParamSpec, TypeVar
 
-from ..errors import ServerException
+from ..errors import EcrError, ServerException
 from ..identifiers import LayerDigest, RepositoryName, UploadId
-from ..registry import Completion, HeldLayer, HeldUpload
+from ..manifests import Manifest
+from ..registry import EMPTY_LAYER_DIGEST, Completion, HeldLayer, HeldUpload
 from ..session import UploadSession
 from .data_directory import DataDirectory
 
@@ -73,6 +79,17 @@ def last_part(held: HeldUpload) -> str | None:
 def unreadable(upload_id: UploadId | str) -> ServerException:
     """What a stored upload that cannot be read is answered with."""
     return ServerException(f"The registry's store holds an unreadable upload {upload_id}")
+
+
+def load_manifest(content: bytes, media_type: str) -> Manifest:
+    """A stored manifest, read again as it was parsed when pushed."""
+    try:
+        return Manifest.parse(content, media_type)
+    except EcrError as error:
+        digest = hashlib.sha256(content).hexdigest()
+        raise ServerException(
+            f"The registry's store holds an unreadable manifest sha256:{digest}"
+        ) from error
 
 
 class FileStore(abc.ABC):
@@ -122,6 +139,15 @@ class FileStore(abc.ABC):
     @abc.abstractmethod
     def _forget(self, cutoff: float) -> list[tuple[str, str | None]]:
         """Forgets the uploads touched at or before ``cutoff``: their ids and tokens."""
+
+    @abc.abstractmethod
+    def _forget_upload(self, held: HeldUpload) -> bool:
+        """Forgets the upload if it is still ``held``, as one step; else False."""
+
+    @abc.abstractmethod
+    def _add_layer(self, repository: RepositoryName, layer: HeldLayer) -> bool:
+        """Names ``layer`` (its file in place) as a layer of ``repository`` unless one of
+        its digest is held already, as one step; False if the repository does not exist."""
 
     # -----------------------------------------------------------------------------------
     # The steps around them
@@ -190,6 +216,19 @@ class FileStore(abc.ABC):
             self.files.remove_upload(UploadId(upload_id))
             self.files.digests.forget(part)
         return len(forgotten)
+
+    @answered
+    def remove_upload(self, held: HeldUpload) -> bool:
+        if not self._forget_upload(held):
+            return False
+        self.files.remove_upload(held.session.upload_id)
+        self.files.digests.forget(last_part(held))
+        return True
+
+    @answered
+    def add_empty_layer(self, repository: RepositoryName) -> bool:
+        self.files.publish_empty_layer(EMPTY_LAYER_DIGEST.hex)
+        return self._add_layer(repository, HeldLayer(EMPTY_LAYER_DIGEST, 0))
 
     @answered
     def open_layer(self, repository: RepositoryName, digest: LayerDigest) -> BinaryIO | None:

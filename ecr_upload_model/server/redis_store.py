@@ -17,6 +17,11 @@ Keys, under a prefix (``ecr_upload_model`` by default):
   accepted call and the file of its latest part (JSON);
 - ``<prefix>:parts:<upload id>``: a list of the files of its parts, in order;
 - ``<prefix>:touched``: a sorted set of upload ids by the time of their last call;
+- ``<prefix>:manifests:<repository>``: a hash from a manifest's digest (lower case) to
+  its media type and its bytes in base64 (JSON);
+- ``<prefix>:tags:<repository>``: a hash from a tag to the digest of its manifest;
+- ``<prefix>:referenced:<repository>``: a set of the digests (lower case) of the layers
+  the repository's manifests name;
 - ``<prefix>:state``: the state's id, which names its part of the data directory.
 
 Durable as the Redis server is: run it with ``appendonly yes`` and ``appendfsync
@@ -25,6 +30,8 @@ always`` for an accepted part to survive the Redis server's crash as well.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import os
 import urllib.parse
@@ -33,12 +40,13 @@ from typing import ClassVar, Final
 
 import redis
 
-from ..errors import UsageError
+from ..errors import ServerException, UsageError
 from ..identifiers import LayerDigest, RepositoryGrammar, RepositoryName, UploadId
+from ..manifests import ImageTag, Manifest
 from ..registry import Completion, HeldLayer, HeldRepository, HeldUpload, Removal
 from ..session import UploadSession
 from .data_directory import DataDirectory
-from .file_store import FileStore, answered, canonical, last_part, unreadable
+from .file_store import FileStore, answered, canonical, last_part, load_manifest, unreadable
 
 __all__ = ["DEFAULT_PREFIX", "RedisFileStore"]
 
@@ -123,6 +131,11 @@ class RedisFileStore(FileStore):
     def _key(self, *names: str) -> str:
         return ":".join((self._prefix, *names))
 
+    def _images(self, repository: RepositoryName) -> tuple[str, str, str]:
+        """The keys of a repository's manifests, tags and the layers they name."""
+        name = str(repository)
+        return self._key("manifests", name), self._key("tags", name), self._key("referenced", name)
+
     @staticmethod
     def _upload_value(session: UploadSession, now: float, part: str | None) -> str:
         return json.dumps(
@@ -179,7 +192,7 @@ class RedisFileStore(FileStore):
                     pipe.multi()
                     pipe.hdel(repositories, str(name))
                     # Its layers' files stay: other repositories may hold the same bytes.
-                    pipe.delete(layers)
+                    pipe.delete(layers, *self._images(name))
                     pipe.execute()
                     return Removal.REMOVED
                 except redis.WatchError:
@@ -304,6 +317,118 @@ class RedisFileStore(FileStore):
             return None
         text, size = json.loads(value)
         return HeldLayer(LayerDigest(text), size)
+
+    def _forget_upload(self, held: HeldUpload) -> bool:
+        upload_id = str(held.session.upload_id)
+        key = self._key("upload", upload_id)
+        with self._redis.pipeline() as pipe:
+            try:
+                _watch(pipe, key)
+                if not self._is(upload_id, pipe.get(key), held):
+                    return False
+                pipe.multi()
+                pipe.delete(key, self._key("parts", upload_id))
+                pipe.zrem(self._key("touched"), upload_id)
+                pipe.execute()
+            except redis.WatchError:
+                return False
+        return True
+
+    def _add_layer(self, repository: RepositoryName, layer: HeldLayer) -> bool:
+        return self._name_layer(repository, layer) is not None
+
+    def _name_layer(self, repository: RepositoryName, layer: HeldLayer) -> HeldLayer | None:
+        """Names ``layer`` as a layer of ``repository`` unless one of its digest is held:
+        the layer it holds then; None if the repository does not exist."""
+        repositories, layers = self._key("repositories"), self._key("layers", str(repository))
+        with self._redis.pipeline() as pipe:
+            while True:
+                try:
+                    _watch(pipe, repositories, layers)
+                    if not pipe.hexists(repositories, str(repository)):
+                        if _unchanged(pipe):
+                            return None
+                        continue
+                    pipe.multi()
+                    pipe.hsetnx(
+                        layers, canonical(layer.digest), json.dumps([str(layer.digest), layer.size])
+                    )
+                    pipe.hget(layers, canonical(layer.digest))
+                    _, value = pipe.execute()
+                    text, size = json.loads(value)
+                    return HeldLayer(LayerDigest(text), size)
+                except redis.WatchError:
+                    continue  # changed meanwhile: look again
+
+    @answered
+    def mount_layer(
+        self, source: RepositoryName, target: RepositoryName, digest: LayerDigest
+    ) -> HeldLayer | None:
+        # A source's layer, once held, stays until its repository goes; a mount racing
+        # that removal may name the layer in the target: its file is still there (the
+        # files are content-addressed and never removed with a repository).
+        layer = self.layer(source, digest)
+        return None if layer is None else self._name_layer(target, layer)
+
+    # -----------------------------------------------------------------------------------
+    # Manifests and tags
+
+    @answered
+    def put_manifest(
+        self, repository: RepositoryName, manifest: Manifest, tag: ImageTag | None
+    ) -> bool:
+        repositories = self._key("repositories")
+        manifests, tags, referenced = self._images(repository)
+        key = canonical(manifest.digest)
+        value = json.dumps(
+            [manifest.media_type, base64.b64encode(manifest.content).decode("ascii")]
+        )
+        with self._redis.pipeline() as pipe:
+            while True:
+                try:
+                    _watch(pipe, repositories)
+                    if not pipe.hexists(repositories, str(repository)):
+                        if _unchanged(pipe):
+                            return False
+                        continue
+                    pipe.multi()
+                    # The same digest is the same bytes: one held already names these too.
+                    pipe.hsetnx(manifests, key, value)
+                    if manifest.blobs:
+                        pipe.sadd(referenced, *(canonical(blob) for blob in manifest.blobs))
+                    if tag is not None:
+                        pipe.hset(tags, str(tag), key)
+                    pipe.execute()
+                    return True
+                except redis.WatchError:
+                    continue  # changed meanwhile: look again
+
+    @answered
+    def manifest(self, repository: RepositoryName, digest: LayerDigest) -> Manifest | None:
+        value = self._redis.hget(self._images(repository)[0], canonical(digest))
+        if value is None:
+            return None
+        try:
+            media_type, content = json.loads(value)
+            return load_manifest(base64.b64decode(content, validate=True), media_type)
+        except (ValueError, TypeError, binascii.Error) as error:
+            raise ServerException(
+                f"The registry's store holds an unreadable manifest {canonical(digest)}"
+            ) from error
+
+    @answered
+    def tagged(self, repository: RepositoryName, tag: ImageTag) -> LayerDigest | None:
+        value = self._redis.hget(self._images(repository)[1], str(tag))
+        return None if value is None else LayerDigest(str(value))
+
+    @answered
+    def tags(self, repository: RepositoryName) -> list[ImageTag]:
+        names: list[str] = self._redis.hkeys(self._images(repository)[1])  # type: ignore[assignment]
+        return [ImageTag(name) for name in sorted(names, key=lambda name: name.encode())]
+
+    @answered
+    def references_layer(self, repository: RepositoryName, digest: LayerDigest) -> bool:
+        return bool(self._redis.sismember(self._images(repository)[2], canonical(digest)))
 
 
 def _read(upload_id: str, value: str | bytes) -> tuple[UploadSession, float, str | None]:

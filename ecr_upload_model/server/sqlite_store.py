@@ -1,7 +1,7 @@
 """SqliteFileStore: a registry's state in SQLite and its bytes in files, in one directory.
 
-With only a data directory, repositories, uploads, their parts and the layers survive
-a restart, and a ``kill -9`` at any moment:
+With only a data directory, repositories, uploads, their parts, the layers, manifests
+and tags survive a restart, and a ``kill -9`` at any moment:
 
 - a part's bytes go to a new file of their own, fsynced (:mod:`.data_directory`); then
   one transaction swaps the upload's session and names that file as its next part, if
@@ -32,45 +32,72 @@ from typing import ClassVar, Final
 
 from ..errors import UsageError
 from ..identifiers import LayerDigest, RepositoryGrammar, RepositoryName, UploadId
+from ..manifests import ImageTag, Manifest
 from ..registry import Completion, HeldLayer, HeldRepository, HeldUpload, Removal
 from ..session import UploadSession
 from .data_directory import DataDirectory
-from .file_store import FileStore, answered, canonical, last_part, unreadable
+from .file_store import FileStore, answered, canonical, last_part, load_manifest, unreadable
 
 __all__ = ["DATABASE_NAME", "SCHEMA_VERSION", "SqliteFileStore"]
 
 #: The database's file in the data directory.
 DATABASE_NAME: Final = "registry.sqlite3"
-#: The schema below, as ``PRAGMA user_version``; a database of another is refused.
-SCHEMA_VERSION: Final = 1
+#: The schema below, as ``PRAGMA user_version``; a database of another is refused, but
+#: one of an older version is brought up to this one.
+SCHEMA_VERSION: Final = 2
 
-_SCHEMA: Final = (
-    "CREATE TABLE repositories (name TEXT PRIMARY KEY, created_at REAL NOT NULL) WITHOUT ROWID",
-    # canonical: algorithm ':' lower-case hex, what a lookup matches; digest: as completed.
-    """CREATE TABLE layers (
-        repository TEXT NOT NULL REFERENCES repositories (name) ON DELETE CASCADE,
-        canonical TEXT NOT NULL,
-        digest TEXT NOT NULL,
-        size INTEGER NOT NULL,
-        PRIMARY KEY (repository, canonical)
-    ) WITHOUT ROWID""",
-    # session: the session's snapshot (JSON). revision and last_part (the file of the
-    # latest accepted part) are what a swap compares.
-    """CREATE TABLE uploads (
-        upload_id TEXT PRIMARY KEY,
-        revision INTEGER NOT NULL,
-        last_part TEXT,
-        touched_at REAL NOT NULL,
-        session TEXT NOT NULL
-    )""",
-    "CREATE INDEX uploads_by_touched_at ON uploads (touched_at)",
-    """CREATE TABLE parts (
-        upload_id TEXT NOT NULL REFERENCES uploads (upload_id) ON DELETE CASCADE,
-        number INTEGER NOT NULL,
-        file TEXT NOT NULL,
-        PRIMARY KEY (upload_id, number)
-    ) WITHOUT ROWID""",
-)
+#: The statements that bring a database of schema ``n - 1`` to schema ``n``.
+_MIGRATIONS: Final[dict[int, tuple[str, ...]]] = {
+    1: (
+        "CREATE TABLE repositories (name TEXT PRIMARY KEY, created_at REAL NOT NULL) WITHOUT ROWID",
+        # canonical: algorithm ':' lower-case hex, what a lookup matches; digest: as completed.
+        """CREATE TABLE layers (
+            repository TEXT NOT NULL REFERENCES repositories (name) ON DELETE CASCADE,
+            canonical TEXT NOT NULL,
+            digest TEXT NOT NULL,
+            size INTEGER NOT NULL,
+            PRIMARY KEY (repository, canonical)
+        ) WITHOUT ROWID""",
+        # session: the session's snapshot (JSON). revision and last_part (the file of the
+        # latest accepted part) are what a swap compares.
+        """CREATE TABLE uploads (
+            upload_id TEXT PRIMARY KEY,
+            revision INTEGER NOT NULL,
+            last_part TEXT,
+            touched_at REAL NOT NULL,
+            session TEXT NOT NULL
+        )""",
+        "CREATE INDEX uploads_by_touched_at ON uploads (touched_at)",
+        """CREATE TABLE parts (
+            upload_id TEXT NOT NULL REFERENCES uploads (upload_id) ON DELETE CASCADE,
+            number INTEGER NOT NULL,
+            file TEXT NOT NULL,
+            PRIMARY KEY (upload_id, number)
+        ) WITHOUT ROWID""",
+    ),
+    2: (
+        # A manifest's digest is the sha256 of its bytes, in lower case: canonical.
+        """CREATE TABLE manifests (
+            repository TEXT NOT NULL REFERENCES repositories (name) ON DELETE CASCADE,
+            canonical TEXT NOT NULL,
+            media_type TEXT NOT NULL,
+            content BLOB NOT NULL,
+            PRIMARY KEY (repository, canonical)
+        ) WITHOUT ROWID""",
+        """CREATE TABLE tags (
+            repository TEXT NOT NULL REFERENCES repositories (name) ON DELETE CASCADE,
+            tag TEXT NOT NULL,
+            canonical TEXT NOT NULL,
+            PRIMARY KEY (repository, tag)
+        ) WITHOUT ROWID""",
+        # The layers (and configs) a repository's manifests name.
+        """CREATE TABLE referenced_layers (
+            repository TEXT NOT NULL REFERENCES repositories (name) ON DELETE CASCADE,
+            canonical TEXT NOT NULL,
+            PRIMARY KEY (repository, canonical)
+        ) WITHOUT ROWID""",
+    ),
+}
 
 
 def dump_session(session: UploadSession) -> str:
@@ -177,9 +204,10 @@ class SqliteFileStore(FileStore):
             db.execute("PRAGMA journal_mode = WAL")  # kept in the file: readers never wait
         with self._transaction() as db:
             (version,) = db.execute("PRAGMA user_version").fetchone()
-            if version == 0:
-                for statement in _SCHEMA:
-                    db.execute(statement)
+            if version < SCHEMA_VERSION:
+                for step in range(version + 1, SCHEMA_VERSION + 1):
+                    for statement in _MIGRATIONS[step]:
+                        db.execute(statement)
                 db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             elif version != SCHEMA_VERSION:
                 raise UsageError(
@@ -361,3 +389,105 @@ class SqliteFileStore(FileStore):
                 (str(repository), canonical(digest)),
             ).fetchone()
         return None if row is None else HeldLayer(LayerDigest(row[0]), row[1])
+
+    def _forget_upload(self, held: HeldUpload) -> bool:
+        with self._transaction() as db:
+            if not self._is(db, held):
+                return False
+            db.execute("DELETE FROM uploads WHERE upload_id = ?", (str(held.session.upload_id),))
+        return True
+
+    @staticmethod
+    def _insert_layer(db: sqlite3.Connection, repository: str, layer: HeldLayer) -> None:
+        db.execute(
+            "INSERT OR IGNORE INTO layers (repository, canonical, digest, size) "
+            "VALUES (?, ?, ?, ?)",
+            (repository, canonical(layer.digest), str(layer.digest), layer.size),
+        )
+
+    def _add_layer(self, repository: RepositoryName, layer: HeldLayer) -> bool:
+        with self._transaction() as db:
+            query = "SELECT 1 FROM repositories WHERE name = ?"
+            if not db.execute(query, (str(repository),)).fetchone():
+                return False
+            self._insert_layer(db, str(repository), layer)
+        return True
+
+    @answered
+    def mount_layer(
+        self, source: RepositoryName, target: RepositoryName, digest: LayerDigest
+    ) -> HeldLayer | None:
+        query = "SELECT digest, size FROM layers WHERE repository = ? AND canonical = ?"
+        with self._transaction() as db:
+            found = db.execute(query, (str(source), canonical(digest))).fetchone()
+            exists = "SELECT 1 FROM repositories WHERE name = ?"
+            if found is None or not db.execute(exists, (str(target),)).fetchone():
+                return None
+            # The layer's file is named by its digest: the target shares it as it is.
+            self._insert_layer(db, str(target), HeldLayer(LayerDigest(found[0]), found[1]))
+            row = db.execute(query, (str(target), canonical(digest))).fetchone()
+        return HeldLayer(LayerDigest(row[0]), row[1])
+
+    # -----------------------------------------------------------------------------------
+    # Manifests and tags
+
+    @answered
+    def put_manifest(
+        self, repository: RepositoryName, manifest: Manifest, tag: ImageTag | None
+    ) -> bool:
+        name, key = str(repository), canonical(manifest.digest)
+        with self._transaction() as db:
+            if not db.execute("SELECT 1 FROM repositories WHERE name = ?", (name,)).fetchone():
+                return False
+            db.execute(
+                "INSERT OR IGNORE INTO manifests (repository, canonical, media_type, content) "
+                "VALUES (?, ?, ?, ?)",
+                (name, key, manifest.media_type, manifest.content),
+            )
+            # The same digest is the same bytes: the manifest held names these blobs too.
+            db.executemany(
+                "INSERT OR IGNORE INTO referenced_layers (repository, canonical) VALUES (?, ?)",
+                [(name, canonical(blob)) for blob in manifest.blobs],
+            )
+            if tag is not None:
+                db.execute(
+                    "INSERT OR REPLACE INTO tags (repository, tag, canonical) VALUES (?, ?, ?)",
+                    (name, str(tag), key),
+                )
+        return True
+
+    @answered
+    def manifest(self, repository: RepositoryName, digest: LayerDigest) -> Manifest | None:
+        with self._connection() as db:
+            row = db.execute(
+                "SELECT content, media_type FROM manifests WHERE repository = ? AND canonical = ?",
+                (str(repository), canonical(digest)),
+            ).fetchone()
+        return None if row is None else load_manifest(bytes(row[0]), row[1])
+
+    @answered
+    def tagged(self, repository: RepositoryName, tag: ImageTag) -> LayerDigest | None:
+        with self._connection() as db:
+            row = db.execute(
+                "SELECT canonical FROM tags WHERE repository = ? AND tag = ?",
+                (str(repository), str(tag)),
+            ).fetchone()
+        return None if row is None else LayerDigest(row[0])
+
+    @answered
+    def tags(self, repository: RepositoryName) -> list[ImageTag]:
+        with self._connection() as db:
+            # SQLite compares TEXT by memcmp of its UTF-8: byte order.
+            rows = db.execute(
+                "SELECT tag FROM tags WHERE repository = ? ORDER BY tag", (str(repository),)
+            ).fetchall()
+        return [ImageTag(tag) for (tag,) in rows]
+
+    @answered
+    def references_layer(self, repository: RepositoryName, digest: LayerDigest) -> bool:
+        with self._connection() as db:
+            row = db.execute(
+                "SELECT 1 FROM referenced_layers WHERE repository = ? AND canonical = ?",
+                (str(repository), canonical(digest)),
+            ).fetchone()
+        return row is not None
