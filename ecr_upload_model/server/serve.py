@@ -7,14 +7,23 @@ is cut off by the socket's timeout. Two small changes make every answer the JSON
 cheroot's own refusals (a malformed request line or header) are written as typed
 errors, and an answer that says ``Connection: close`` closes the connection at once
 instead of reading the rest of a refused body first.
+
+The same port serves the OCI distribution API under ``/v2/`` (:mod:`ecr_upload_model.oci`)
+over the same registry and store. Its bodies differ from the JSON API's: a blob may be
+of any length (the front end hands it to the registry one part at a time as it reads)
+and may come in chunks (skopeo streams each blob so), so ``/v2/`` is not held to the
+server's cap on a body, its chunked bodies are decoded as they are read, and a body the
+front end left unread closes the connection instead of being read to its end.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import io
 import os
 import pathlib
+import re
 import signal
 import sys
 import threading
@@ -30,6 +39,7 @@ from cheroot import wsgi as cheroot_wsgi
 from ..errors import EcrError, SerializationException, ServiceUnavailable
 from ..identifiers import RegistryId, RepositoryName
 from ..limits import MAX_BODY_BYTES
+from ..oci import OciFrontEnd, wsgi_app
 from ..registry import Registry
 from ..wire import encode_error
 from .app import make_app
@@ -71,9 +81,94 @@ def token_secret(secret_access_key: str) -> bytes:
     ).digest()
 
 
+#: The chunk-size line of a chunked body is a hex number and extensions: this is plenty.
+MAX_CHUNK_LINE_BYTES: Final = 1024
+#: A chunk's size: hex digits (16 of them reach 2**64 bytes, more than any body).
+_CHUNK_SIZE: Final = re.compile(rb"[0-9A-Fa-f]{1,16}")
+
+
+def _is_oci(path: bytes | str) -> bool:
+    """Whether a request's path is the ``/v2/`` API's."""
+    text = path.decode("latin-1") if isinstance(path, bytes) else path
+    return text == "/v2" or text.startswith("/v2/")
+
+
+class _Dechunked(io.RawIOBase):
+    """A ``Transfer-Encoding: chunked`` body, decoded as it is read; each read returns
+    at most what is left of the current chunk, so nothing is copied twice. A malformed
+    chunk, or a client that stops within one, is a ConnectionError (a body that broke
+    off, to the front end)."""
+
+    def __init__(self, raw: Any) -> None:
+        self._raw = raw
+        self._left = 0  # bytes left in the current chunk
+        self.done = False
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        if self.done or not len(view):
+            return 0
+        if self._left == 0:
+            line = self._raw.readline(MAX_CHUNK_LINE_BYTES)
+            size = line.split(b";")[0].strip()
+            if not line.endswith(b"\n") or not _CHUNK_SIZE.fullmatch(size):
+                raise ConnectionError(f"a chunked body has a malformed chunk size {line[:40]!r}")
+            self._left = int(size, 16)
+            if self._left == 0:
+                while self._raw.readline(MAX_CHUNK_LINE_BYTES) not in (b"\r\n", b"\n", b""):
+                    pass  # trailers: nothing here reads them
+                self.done = True
+                return 0
+        count: int = self._raw.readinto(view[: min(len(view), self._left)])
+        if not count:
+            raise ConnectionError("the client stopped in the middle of a chunk")
+        self._left -= count
+        if self._left == 0 and self._raw.readline(MAX_CHUNK_LINE_BYTES) not in (b"\r\n", b"\n"):
+            raise ConnectionError("a chunk of a chunked body is longer than its size")
+        return count
+
+
+class _Uncapped:
+    """The server as a ``/v2/`` request sees it: without the cap on a body's length."""
+
+    max_request_body_size: Final = 0  # cheroot's "no cap"
+
+    def __init__(self, server: cheroot_server.HTTPServer) -> None:
+        self._server = server
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._server, name)
+
+
 class _TypedRequest(cheroot_server.HTTPRequest):
     """cheroot's own refusals (malformed request line, headers or Content-Length, a body
-    over the server's limit, overload) as the JSON API's typed errors."""
+    over the server's limit, overload) as the JSON API's typed errors; a ``/v2/``
+    request's body of any length, chunked or not."""
+
+    def read_request_headers(self) -> bool:
+        if _is_oci(self.path):  # a request of its own each time: this one alone
+            self.server = _Uncapped(self.server)
+        return bool(super().read_request_headers())  # type: ignore[no-untyped-call]
+
+    def respond(self) -> None:
+        if not _is_oci(self.path):
+            super().respond()
+            return
+        # cheroot's respond, without the cap on the body's length and with a decoder of
+        # chunks that copies nothing twice.
+        if self.chunked_read:
+            self.rfile = _Dechunked(self.conn.rfile)
+        else:
+            length = int(self.inheaders.get(b"Content-Length", 0))
+            self.rfile = cheroot_server.KnownLengthRFile(self.conn.rfile, length)
+        self.server.gateway(self).respond()
+        if self.ready:
+            self.ensure_headers_sent()
+        if self.chunked_write:
+            self.conn.wfile.write(b"0\r\n\r\n")
 
     def simple_response(self, status: Any, msg: Any = "") -> None:
         code = int(str(status)[:3])
@@ -96,16 +191,23 @@ class _TypedConnection(cheroot_server.HTTPConnection):
 
 class _Gateway(cheroot_wsgi.Gateway_10):
     """Closes the connection when the application says ``Connection: close`` (it refused
-    a body, or the body broke off), instead of reading the rest of the body first."""
+    a body, or the body broke off), or when ``/v2/`` answered before reading the whole
+    body, instead of reading the rest of the body first."""
 
     def start_response(
         self, status: str, headers: list[tuple[str, str]], exc_info: Any = None
     ) -> Any:
         if any(
             name.lower() == "connection" and value.lower() == "close" for name, value in headers
-        ):
+        ) or (_is_oci(self.req.path) and self._body_unread()):
             self.req.close_connection = True
         return super().start_response(status, headers, exc_info)
+
+    def _body_unread(self) -> bool:
+        body = self.req.rfile
+        if isinstance(body, _Dechunked):
+            return not body.done
+        return bool(getattr(body, "remaining", 0))
 
 
 def make_server(
@@ -167,7 +269,15 @@ def serve(
     )
     for name in repositories:
         registry.create_repository(name)
-    application["app"] = make_app(registry, credentials=credentials)
+    application["app"] = wsgi_app(
+        OciFrontEnd(
+            registry,
+            # A /v2/ client logs in with GetAuthorizationToken's password, as with ECR.
+            verify_password=None if credentials is None else registry.verify_password,
+            realm=url,
+        ),
+        fallback=make_app(registry, credentials=credentials),
+    )
 
     def on_signal(number: int, frame: FrameType | None) -> None:
         stop.set()
