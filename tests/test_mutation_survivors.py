@@ -44,6 +44,7 @@ from ecr_upload_model import (
 from ecr_upload_model._shapes import Long, Text, enum_text, member, read, write
 from ecr_upload_model.limits import API_MAX_PART_BYTES, MAX_LONG
 from ecr_upload_model.operations import REPOSITORY_NAME
+from ecr_upload_model.planning import read_error_body
 from ecr_upload_model.registry import sequential_upload_ids
 from ecr_upload_model.session import MAX_PART_COUNT, _instance_of
 from ecr_upload_model.wire import TARGET_PREFIX, handle, parse_body
@@ -229,20 +230,21 @@ def test_the_repository_name_shape_judges_by_the_grammar_it_is_given() -> None:
         ({"__type": 1, "message": "m"}, "error body has no string __type and message"),
         (
             {"__type": "InvalidLayerPartException", "lastValidByteReceived": -1},
-            "lastValidByteReceived is not a PartSize",
+            "error body member: Invalid parameter at 'lastValidByteReceived' failed to satisfy "
+            "constraint: 'must be greater than or equal to 0'",
         ),
     ],
 )
 def test_malformed_error_body_is_refused_saying_what_is_wrong(body: object, message: str) -> None:
     with pytest.raises(SerializationException) as refused:
-        EcrError.from_wire(body)
+        read_error_body(body)
     assert refused.value.message == message
 
 
 def test_error_body_members_of_the_wrong_type_are_dropped_and_the_largest_long_kept() -> None:
-    kms = EcrError.from_wire({"__type": "KmsException", "message": "m", "kmsError": 5})
+    kms = read_error_body({"__type": "KmsException", "message": "m", "kmsError": 5})
     assert kms.to_wire() == {"__type": "KmsException", "message": "m"}
-    part = EcrError.from_wire(
+    part = read_error_body(
         {
             "__type": "InvalidLayerPartException",
             "message": "m",
@@ -682,7 +684,7 @@ def test_snapshot_of_the_most_parts_a_session_counts_is_read_back() -> None:
 
 def test_error_body_with_a_member_of_a_bad_form_is_refused_naming_it() -> None:
     with pytest.raises(SerializationException) as refused:
-        EcrError.from_wire(
+        read_error_body(
             {"__type": "InvalidLayerPartException", "message": "m", "registryId": "abc"}
         )
     assert refused.value.message == (
