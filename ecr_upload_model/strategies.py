@@ -37,13 +37,8 @@ import attrs
 from hypothesis import reject
 from hypothesis import strategies as st
 
-from .errors import (
-    EcrError,
-    InvalidLayerPartException,
-    UploadNotFoundException,
-    UsageError,
-    WireObject,
-)
+from ._faults import AFTER_A_PART, PART_FAULTS, PART_SHAPES, Fault, PartPoint
+from .errors import UsageError, WireObject
 from .identifiers import (
     LAYER_DIGEST,
     REGISTRY_ID,
@@ -67,6 +62,7 @@ from .operations import UploadLayerPartRequest
 from .session import UploadSession
 
 __all__ = [
+    "LAYER_UPLOAD_FAULTS",
     "SMALL_BLOBS",
     "SMALL_LAYERS",
     "SMALL_PARTS",
@@ -670,35 +666,9 @@ def batch_check_layer_availability_requests(
 # A layer's parts
 
 
-class Fault(enum.Enum):
-    """What is wrong with a part put into a layer's sequence of parts."""
-
-    #: Starts after the next byte expected.
-    GAP = "gap"
-    #: Starts before the next byte expected and ends after it.
-    OVERLAP = "overlap"
-    #: The part accepted last, sent again (a lost answer, retried).
-    RESEND = "re-send"
-    #: Starts where expected but holds more than the limits' ``max_part_bytes``.
-    TOO_LARGE = "part too large"
-    #: Its blob's length is not its range's (neither empty).
-    LENGTH_MISMATCH = "length not matching the range"
-    #: ``partLastByte`` before ``partFirstByte``.
-    REVERSED_RANGE = "range ends before it starts"
-    #: An empty blob: an inclusive range cannot describe 0 bytes.
-    EMPTY_BLOB = "empty blob"
-    #: The next part, sent under another upload's id.
-    FOREIGN_UPLOAD_ID = "foreign upload id"
-
-    @property
-    def error(self) -> type[EcrError]:
-        """The error ECR answers the part with (reference sheet, section 7)."""
-        if self is Fault.FOREIGN_UPLOAD_ID:
-            return UploadNotFoundException
-        return InvalidLayerPartException
-
-
-_EVERY_FAULT = tuple(Fault)
+#: The faults :func:`faulty_layer_uploads` puts in: a part's own shape, or another
+#: upload's id (the catalogue's others need a registry: see :mod:`~ecr_upload_model.testing`).
+LAYER_UPLOAD_FAULTS: tuple[Fault, ...] = (*PART_FAULTS, Fault.FOREIGN_UPLOAD_ID)
 
 
 @attrs.frozen
@@ -841,67 +811,9 @@ class _Point:
         return self.upload.request(first, last, _window(self.layer, first, size), upload_id)
 
 
-def _gap(draw: st.DrawFn, at: _Point) -> UploadLayerPartRequest:
-    size = draw(st.integers(1, at.part_size))
-    first = draw(st.integers(at.held + 1, MAX_LONG - size + 1))
-    return at.part(first, first + size - 1, size)
-
-
-def _overlap(draw: st.DrawFn, at: _Point) -> UploadLayerPartRequest:
-    first = draw(st.integers(0, at.held - 1))
-    size = draw(st.integers(at.held - first + 1, at.held - first + at.part_size))
-    return at.part(first, first + size - 1, size)
-
-
-def _resend(draw: st.DrawFn, at: _Point) -> UploadLayerPartRequest:
-    assert at.latest is not None  # _applicable: only after a part
-    return at.latest
-
-
-def _too_large(draw: st.DrawFn, at: _Point) -> UploadLayerPartRequest:
-    size = at.limits.max_part_bytes + 1
-    return at.part(at.held, at.held + size - 1, size)
-
-
-def _length_mismatch(draw: st.DrawFn, at: _Point) -> UploadLayerPartRequest:
-    size = draw(st.integers(1, at.part_size))
-    blob_size = draw(st.integers(1, at.part_size + 1).filter(lambda n: n != size))
-    return at.part(at.held, at.held + size - 1, blob_size)
-
-
-def _reversed_range(draw: st.DrawFn, at: _Point) -> UploadLayerPartRequest:
-    first = max(at.held, 1)
-    return at.part(first, draw(st.integers(0, first - 1)), draw(st.integers(1, at.part_size)))
-
-
-def _empty_blob(draw: st.DrawFn, at: _Point) -> UploadLayerPartRequest:
-    return at.part(at.held, at.held, 0)
-
-
-def _foreign_upload_id(draw: st.DrawFn, at: _Point) -> UploadLayerPartRequest:
-    other = draw(upload_ids())
-    if other == at.upload.upload_id:
-        reject()
-    size = draw(st.integers(1, at.part_size))
-    return at.part(at.held, at.held + size - 1, size, other)
-
-
-#: How each fault is made at a point of the sequence.
-_FAULT_MAKERS: dict[Fault, Callable[[st.DrawFn, _Point], UploadLayerPartRequest]] = {
-    Fault.GAP: _gap,
-    Fault.OVERLAP: _overlap,
-    Fault.RESEND: _resend,
-    Fault.TOO_LARGE: _too_large,
-    Fault.LENGTH_MISMATCH: _length_mismatch,
-    Fault.REVERSED_RANGE: _reversed_range,
-    Fault.EMPTY_BLOB: _empty_blob,
-    Fault.FOREIGN_UPLOAD_ID: _foreign_upload_id,
-}
-
-
 def _applicable(fault: Fault, at: _Point) -> bool:
     """Whether ``fault`` can be put in at ``at``."""
-    if fault in (Fault.OVERLAP, Fault.RESEND):
+    if fault in AFTER_A_PART:
         return at.latest is not None
     if fault is Fault.TOO_LARGE:
         # Over the API maximum no typed request exists: the wire refuses it first.
@@ -909,12 +821,32 @@ def _applicable(fault: Fault, at: _Point) -> bool:
     return True
 
 
+def _faulty_part(draw: st.DrawFn, fault: Fault, at: _Point) -> UploadLayerPartRequest:
+    """A part with ``fault``, made for the bytes held at ``at``."""
+    if fault is Fault.FOREIGN_UPLOAD_ID:
+        other = draw(upload_ids())
+        if other == at.upload.upload_id:
+            reject()
+        size = draw(st.integers(1, at.part_size))
+        return at.part(at.held, at.held + size - 1, size, other)
+    latest = at.latest
+    point = PartPoint(
+        held=at.held,
+        latest=None if latest is None else (latest.part_first_byte, latest.part_last_byte),
+        part_size=at.part_size,
+        max_part_bytes=at.limits.max_part_bytes,
+        reach=MAX_LONG,  # a gap, say, may start anywhere a long reaches
+    )
+    shape = PART_SHAPES[fault](point, lambda low, high: draw(st.integers(low, high)))
+    return at.part(shape.first, shape.last, shape.blob_size)
+
+
 def faulty_layer_uploads(
     layer_sizes: Size = SMALL_LAYERS,
     part_sizes: Size = SMALL_PARTS,
     *,
     limits: Limits = API_LIMITS,
-    faults: Collection[Fault] = _EVERY_FAULT,
+    faults: Collection[Fault] = LAYER_UPLOAD_FAULTS,
     max_faults: int = 8,
     grammar: RepositoryGrammar = RepositoryGrammar.SEED,
 ) -> st.SearchStrategy[LayerUpload]:
@@ -936,6 +868,12 @@ def faulty_layer_uploads(
     """
     if not faults:
         raise UsageError("faulty_layer_uploads needs at least one fault")
+    others = set(faults) - set(LAYER_UPLOAD_FAULTS)
+    if others:
+        raise UsageError(
+            f"faulty_layer_uploads puts in the faults of LAYER_UPLOAD_FAULTS only, not "
+            f"{sorted(map(repr, others))}"
+        )
 
     @st.composite
     def uploads(draw: st.DrawFn) -> LayerUpload:
@@ -948,7 +886,7 @@ def faulty_layer_uploads(
                 kinds = [fault for fault in faults if _applicable(fault, at)]
                 if kinds:
                     fault = draw(st.sampled_from(kinds))
-                    steps.append(PartStep(fault, _FAULT_MAKERS[fault](draw, at)))
+                    steps.append(PartStep(fault, _faulty_part(draw, fault, at)))
             if index < len(valid):
                 steps.append(valid[index])
                 latest = valid[index].request
