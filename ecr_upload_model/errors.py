@@ -17,6 +17,43 @@ from typing import TYPE_CHECKING, ClassVar
 if TYPE_CHECKING:
     from .identifiers import RegistryId, RepositoryName, UploadId
 
+__all__ = [
+    "AWS_COMMON_ERRORS_BY_CODE",
+    "ERRORS_BY_CODE",
+    "AccessDeniedException",
+    "EcrError",
+    "EmptyUploadException",
+    "ExpiredTokenException",
+    "IncompleteSignature",
+    "InternalFailure",
+    "InvalidClientTokenId",
+    "InvalidLayerException",
+    "InvalidLayerPartException",
+    "InvalidParameterException",
+    "InvalidSignatureException",
+    "InvalidSnapshotError",
+    "KmsException",
+    "LayerAlreadyExistsException",
+    "LayerPartTooSmallException",
+    "LimitExceededException",
+    "MissingAuthenticationTokenException",
+    "NotAuthorized",
+    "RepositoryNotFoundException",
+    "RequestExpired",
+    "SerializationException",
+    "ServerException",
+    "ServiceUnavailable",
+    "ThrottlingException",
+    "UnknownOperationException",
+    "UnmodelledError",
+    "UnrecognizedClientException",
+    "UploadNotFoundException",
+    "UsageError",
+    "ValidationException",
+    "WireObject",
+    "error_code",
+]
+
 #: A JSON object as the standard library decodes one.
 WireObject = dict[str, object]
 

@@ -40,6 +40,28 @@ from .limits import API_MAX_PART_BYTES, MAX_BATCHED_DIGEST_LENGTH, MAX_LAYER_DIG
 
 Self = TypeVar("Self")
 
+# The shapes below and CHECKED are how the values are declared, not part of them.
+__all__ = [
+    "OPERATIONS",
+    "OPERATION_OF",
+    "TARGET_PREFIX",
+    "BatchCheckLayerAvailabilityRequest",
+    "BatchCheckLayerAvailabilityResponse",
+    "CompleteLayerUploadRequest",
+    "CompleteLayerUploadResponse",
+    "InitiateLayerUploadRequest",
+    "InitiateLayerUploadResponse",
+    "Layer",
+    "LayerAvailability",
+    "LayerFailure",
+    "LayerFailureCode",
+    "Operation",
+    "Request",
+    "Response",
+    "UploadLayerPartRequest",
+    "UploadLayerPartResponse",
+]
+
 # The shapes of the API model (botocore's ecr service-2.json), each written once.
 REGISTRY_ID = Identifier(RegistryId, identifiers.REGISTRY_ID)
 #: Judged by the grammar the reader is given (the seed's by default).

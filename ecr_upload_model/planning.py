@@ -73,6 +73,39 @@ from .operations import (
     _Wire,
 )
 
+__all__ = [
+    "DEFAULT_MAX_ATTEMPTS",
+    "DEFAULT_MAX_CALLS_WITHOUT_PROGRESS",
+    "Answer",
+    "Backoff",
+    "BatchCheckLayerAvailabilityAnswer",
+    "CompleteLayerUploadAnswer",
+    "FailureKind",
+    "InitiateLayerUploadAnswer",
+    "LayerAnswer",
+    "LayerBytes",
+    "LayerFailureAnswer",
+    "LayerPush",
+    "NoProgressError",
+    "Outcome",
+    "PartRange",
+    "PartSizeTooSmallError",
+    "PushPhase",
+    "Transport",
+    "UnexpectedAnswerError",
+    "UploadLayerPartAnswer",
+    "check_part_size",
+    "decode_answer",
+    "describe_call",
+    "encode_request",
+    "failure_kind",
+    "layer_digest",
+    "plan_parts",
+    "push_layer",
+    "read_error",
+    "read_error_body",
+]
+
 #: What a layer may be given as: any contiguous buffer of bytes.
 LayerBytes: TypeAlias = bytes | bytearray | memoryview
 #: An HTTP exchange: (X-Amz-Target, body) in, (status, headers, body) out.
