@@ -2,9 +2,10 @@
 
 Install with ``pip install 'ecr_upload_model[hypothesis]'``; the core never imports
 this module. Every strategy is built from the package's own rules: the published
-patterns of :mod:`~ecr_upload_model.identifiers` (matched with Python's ``re``, an
-oracle independent of the linear patterns the package validates with) and the numbers
-of :mod:`~ecr_upload_model.limits`. No number or pattern is written here again.
+patterns of :mod:`~ecr_upload_model.identifiers` (their texts are generated and judged
+by ``_pattern_texts``, with Python's ``re``: an oracle independent of the linear patterns
+the package validates with), the numbers of :mod:`~ecr_upload_model.limits` and the
+catalogue of faults. No number or pattern is written here again.
 
 - valid identifiers: :func:`registry_ids`, :func:`repository_names`, :func:`upload_ids`,
   :func:`layer_digests`;
@@ -29,15 +30,14 @@ import base64
 import enum
 import functools
 import hashlib
-import itertools
-import re
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Collection, Sequence
 
 import attrs
 from hypothesis import reject
 from hypothesis import strategies as st
 
 from ._faults import AFTER_A_PART, PART_FAULTS, PART_SHAPES, Fault, PartPoint
+from ._pattern_texts import accepts, alphabet, stretch, texts, within_length
 from .errors import UsageError, WireObject
 from .identifiers import (
     LAYER_DIGEST,
@@ -96,133 +96,6 @@ SMALL_PARTS: st.SearchStrategy[int] = st.integers(1, 256)
 
 
 # ---------------------------------------------------------------------------------------
-# The published rules, as an oracle
-
-
-def _spec_accepts(rule: TextRule, text: str) -> bool:
-    """Whether the API model accepts ``text``: its length bounds and published pattern."""
-    return _within_length(rule, text) and re.fullmatch(rule.published, text) is not None
-
-
-#: Not characters of the language: groups' `(?:`, and `{m,n}` counts.
-_PATTERN_SYNTAX = re.compile(r"\(\?:|\{\d+(?:,\d*)?\}")
-#: One atom of a pattern: a bracket class, an escape, or a literal character.
-_ATOM = r"\[(?:\\.|[^\]])*\]|\\.|[^()|*+?{}\[\]\\]"
-_PATTERN_ATOM = re.compile(_ATOM)
-#: An atom with its count, ``{n}``, ``+`` or none: a "flat" pattern is a row of these.
-_FLAT_PIECE = re.compile(f"({_ATOM})(?:\\{{(\\d+)\\}}|(\\+))?")
-
-
-def _matched_by(atom: str) -> list[str]:
-    """The ASCII characters one atom matches (the API model's classes are ASCII)."""
-    return [c for c in map(chr, range(128)) if re.fullmatch(atom, c)]
-
-
-@functools.cache
-def _alphabet(published: str) -> frozenset[str]:
-    """The characters a published pattern can match anywhere."""
-    atoms = _PATTERN_ATOM.findall(_PATTERN_SYNTAX.sub("", published))
-    return frozenset(c for atom in atoms for c in _matched_by(atom))
-
-
-def _flat_texts(published: str) -> st.SearchStrategy[str] | None:
-    """Texts of a pattern that is a row of atoms each with ``{n}``, ``+`` or no count
-    (RegistryId, UploadId, LayerDigest), or None for any other pattern.
-
-    ``st.from_regex`` would do, ten times slower.
-    """
-    pieces = list(_FLAT_PIECE.finditer(published))
-    if "".join(piece.group(0) for piece in pieces) != published:
-        return None
-    parts = []
-    for piece in pieces:
-        atom, count, plus = piece.groups()
-        characters = _matched_by(atom)
-        if plus:
-            parts.append(st.text(characters, min_size=1))
-        else:
-            # A fixed count is one number written in the atom's characters: one draw
-            # instead of one per character.
-            size = int(count) if count else 1
-            numbers = st.integers(0, len(characters) ** size - 1)
-            parts.append(numbers.map(_numerals(characters, size)))
-    return st.tuples(*parts).map("".join)
-
-
-def _numerals(digits: Sequence[str], size: int) -> Callable[[int], str]:
-    """A number written with ``size`` of ``digits``, most significant first."""
-
-    def numeral(number: int) -> str:
-        written = []
-        for _ in range(size):
-            number, digit = divmod(number, len(digits))
-            written.append(digits[digit])
-        return "".join(reversed(written))
-
-    return numeral
-
-
-def _word_texts(rule: TextRule) -> st.SearchStrategy[str] | None:
-    """Runs of letters and digits joined by separators (RepositoryName's grammars).
-
-    The separators are the strings of one to three non-alphanumeric characters of the
-    alphabet that the published pattern admits between two letters. One text is drawn
-    (fast to generate and to shrink), a stand-in character for each separator, and
-    separators are kept only between two letters. None if the pattern is not of words.
-    """
-    alphabet = sorted(_alphabet(rule.published))
-    letters = [c for c in alphabet if c.isalnum()]
-    word = (letters or [""])[0] * max(1, rule.min_length or 1)
-    separators = [
-        "".join(chars)
-        for size in (1, 2, 3)
-        for chars in itertools.product([c for c in alphabet if not c.isalnum()], repeat=size)
-        if _spec_accepts(rule, word + "".join(chars) + word)
-    ]
-    if not separators or not _spec_accepts(rule, word):
-        return None
-    # Stand-ins outside ASCII, which no published pattern admits.
-    stand_ins = {chr(0x100 + i): separator for i, separator in enumerate(separators)}
-
-    def expand(drawn: str) -> str:
-        text: list[str] = []
-        pending = ""
-        for c in drawn:
-            if c in stand_ins:
-                pending = stand_ins[c]
-            else:
-                text += [pending, c] if text else [c]
-                pending = ""
-        return "".join(text)
-
-    return st.text([*letters, *stand_ins], min_size=1).map(expand).filter(bool)
-
-
-@functools.cache
-def _texts(rule: TextRule) -> st.SearchStrategy[str]:
-    """Texts the published rule accepts; any length allowed, the bounds among them."""
-    texts = _flat_texts(rule.published)
-    if texts is None:
-        texts = _word_texts(rule)
-    if texts is None:
-        texts = st.from_regex(rule.published, fullmatch=True)
-    if rule.min_length is not None and rule.max_length is not None:
-        bounds = [rule.min_length, rule.max_length]
-        lengths = st.one_of(st.sampled_from(bounds), st.integers(*bounds))
-        texts = st.one_of(texts, st.builds(_stretch, texts, lengths))
-    # The oracle: whatever the generators above assume, only accepted texts come out.
-    return texts.filter(lambda text: _spec_accepts(rule, text))
-
-
-def _stretch(text: str, length: int) -> str:
-    """``text`` made ``length`` long by repeating its last character (a letter or digit
-    in every name grammar; :func:`_texts` checks the result against the pattern)."""
-    if len(text) > length:
-        return text[-1] * length
-    return text + text[-1] * (length - len(text))
-
-
-# ---------------------------------------------------------------------------------------
 # Valid identifiers
 
 
@@ -237,7 +110,7 @@ def registry_ids() -> st.SearchStrategy[RegistryId]:
     ...     assert str(registry_id).isascii() and str(registry_id).isdigit()
     >>> test_twelve_digits()
     """
-    return _texts(REGISTRY_ID).map(RegistryId)
+    return texts(REGISTRY_ID).map(RegistryId)
 
 
 @functools.cache
@@ -253,7 +126,7 @@ def repository_names(
     ...     assert RepositoryName(str(name), grammar=RepositoryGrammar.OCI) == name
     >>> test_oci_names()
     """
-    return _texts(grammar.value).map(lambda text: RepositoryName(text, grammar=grammar))
+    return texts(grammar.value).map(lambda text: RepositoryName(text, grammar=grammar))
 
 
 @functools.cache
@@ -267,7 +140,7 @@ def upload_ids() -> st.SearchStrategy[UploadId]:
     ...     assert [len(group) for group in str(upload_id).split("-")] == [8, 4, 4, 4, 12]
     >>> test_uuid_shape()
     """
-    return _texts(UPLOAD_ID).map(UploadId)
+    return texts(UPLOAD_ID).map(UploadId)
 
 
 def layer_digests(algorithms: Sequence[str] | None = ("sha256",)) -> st.SearchStrategy[LayerDigest]:
@@ -288,11 +161,11 @@ def layer_digests(algorithms: Sequence[str] | None = ("sha256",)) -> st.SearchSt
 @functools.cache
 def _layer_digests(algorithms: tuple[str, ...] | None) -> st.SearchStrategy[LayerDigest]:
     if algorithms is None:
-        return _texts(LAYER_DIGEST).map(LayerDigest)
+        return texts(LAYER_DIGEST).map(LayerDigest)
     for algorithm in algorithms:
         if algorithm not in hashlib.algorithms_available or hashlib.new(algorithm).digest_size == 0:
             raise UsageError(f"{algorithm!r} is not a fixed-size hashlib algorithm")
-        if not _spec_accepts(LAYER_DIGEST, f"{algorithm}:{hashlib.new(algorithm).hexdigest()}"):
+        if not accepts(LAYER_DIGEST, f"{algorithm}:{hashlib.new(algorithm).hexdigest()}"):
             raise UsageError(f"{algorithm!r} cannot name a layer digest")
     if not algorithms:
         raise UsageError("layer_digests needs at least one algorithm, or None for any")
@@ -351,8 +224,8 @@ _NOT_TEXT = st.one_of(
 def _foreign_characters(published: str) -> st.SearchStrategy[str]:
     """Characters the pattern admits nowhere (not a newline, not a decimal digit: those
     have labels of their own)."""
-    alphabet = _alphabet(published)
-    return _CHARACTERS.filter(lambda c: c not in alphabet and c != "\n" and not c.isdecimal())
+    admitted = alphabet(published)
+    return _CHARACTERS.filter(lambda c: c not in admitted and c != "\n" and not c.isdecimal())
 
 
 def _index(draw: st.DrawFn, size: int) -> int:
@@ -360,7 +233,7 @@ def _index(draw: st.DrawFn, size: int) -> int:
 
 
 def _refused_one(draw: st.DrawFn, rule: TextRule, candidates: list[str]) -> str:
-    refused = [text for text in candidates if not _spec_accepts(rule, text)]
+    refused = [text for text in candidates if not accepts(rule, text)]
     if not refused:
         reject()
     return refused[_index(draw, len(refused))]
@@ -375,7 +248,7 @@ def _mutant(draw: st.DrawFn, rule: TextRule, violation: Violation, text: str) ->
         return _refused_one(draw, rule, cuts)
     if violation is Violation.TOO_LONG:
         if rule.max_length is not None:
-            return _stretch(text, draw(st.integers(rule.max_length + 1, 2 * rule.max_length)))
+            return stretch(text, draw(st.integers(rule.max_length + 1, 2 * rule.max_length)))
         return text + text[-draw(st.integers(1, len(text))) :]
     if violation is Violation.BAD_CHARACTER:
         foreign = draw(_foreign_characters(rule.published))
@@ -386,7 +259,7 @@ def _mutant(draw: st.DrawFn, rule: TextRule, violation: Violation, text: str) ->
     if violation is Violation.TRAILING_NEWLINE:
         return text + "\n"
     if violation is Violation.BAD_SEPARATOR:
-        separators = sorted(c for c in _alphabet(rule.published) if not c.isalnum())
+        separators = sorted(c for c in alphabet(rule.published) if not c.isalnum())
         return _refused_one(draw, rule, _misplaced_separators(text, separators))
     raise AssertionError(violation)  # WRONG_TYPE is not made from a text
 
@@ -424,11 +297,6 @@ def _has_length_bounds(rule: TextRule) -> bool:
     return rule.min_length is not None or rule.max_length is not None
 
 
-def _within_length(rule: TextRule, text: str) -> bool:
-    too_short = rule.min_length is not None and len(text) < rule.min_length
-    return not too_short and (rule.max_length is None or len(text) <= rule.max_length)
-
-
 def _length_violation(violation: Violation) -> bool:
     return violation in (Violation.TOO_SHORT, Violation.TOO_LONG)
 
@@ -454,12 +322,11 @@ def _invalid(
         if rule.max_length is not None and not _length_violation(violation):
             # Only the pattern may be broken: room for a character more.
             text = text[: rule.max_length - 1] if len(text) >= rule.max_length else text
-            if not _spec_accepts(rule, text):
+            if not accepts(rule, text):
                 reject()
         mutant = _mutant(draw, rule, violation, text)
-        if _spec_accepts(rule, mutant) or (
-            _has_length_bounds(rule)
-            and _within_length(rule, mutant) == _length_violation(violation)
+        if accepts(rule, mutant) or (
+            _has_length_bounds(rule) and within_length(rule, mutant) == _length_violation(violation)
         ):
             reject()  # the mutation missed: it is valid, or breaks another rule than named
         return violation, mutant
@@ -485,7 +352,7 @@ def invalid_registry_ids(
     ...     assert not value.isascii()
     >>> test_non_ascii_digits_are_refused()
     """
-    return _invalid(REGISTRY_ID, _texts(REGISTRY_ID), _NO_LENGTH_BOUNDS, violations)
+    return _invalid(REGISTRY_ID, texts(REGISTRY_ID), _NO_LENGTH_BOUNDS, violations)
 
 
 def invalid_repository_names(
@@ -504,7 +371,7 @@ def invalid_repository_names(
     ...     assert len(pair[1]) > 256
     >>> test_too_long()
     """
-    return _invalid(grammar.value, _texts(grammar.value), _EVERY_VIOLATION, violations)
+    return _invalid(grammar.value, texts(grammar.value), _EVERY_VIOLATION, violations)
 
 
 def invalid_upload_ids(
@@ -519,7 +386,7 @@ def invalid_upload_ids(
     ...     assert "-" in pair[1] or len(pair[1]) < 36
     >>> test_dashes_out_of_place()
     """
-    return _invalid(UPLOAD_ID, _texts(UPLOAD_ID), _EVERY_VIOLATION, violations)
+    return _invalid(UPLOAD_ID, texts(UPLOAD_ID), _EVERY_VIOLATION, violations)
 
 
 def invalid_layer_digests(
@@ -538,7 +405,7 @@ def invalid_layer_digests(
     >>> test_trailing_newline()
     """
     applicable = frozenset(_EVERY_VIOLATION) - {Violation.TOO_LONG}
-    return _invalid(LAYER_DIGEST, _texts(LAYER_DIGEST), applicable, violations)
+    return _invalid(LAYER_DIGEST, texts(LAYER_DIGEST), applicable, violations)
 
 
 # ---------------------------------------------------------------------------------------

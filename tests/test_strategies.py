@@ -62,6 +62,7 @@ optional = {
     "ecr_upload_model.strategies",
     "ecr_upload_model.testing",
     "ecr_upload_model._differential.machine",  # the tester's Hypothesis machine
+    "ecr_upload_model._pattern_texts",  # the strategies' texts of a pattern
     "ecr_upload_model.__main__",
 }
 for info in pkgutil.walk_packages(ecr_upload_model.__path__, "ecr_upload_model."):
