@@ -145,16 +145,6 @@ class Fault(enum.Enum):
     )
 
 
-#: The faults of a part's own shape, in the order of the catalogue.
-PART_FAULTS: Final = (
-    Fault.GAP,
-    Fault.OVERLAP,
-    Fault.RESEND,
-    Fault.TOO_LARGE,
-    Fault.LENGTH_MISMATCH,
-    Fault.REVERSED_RANGE,
-    Fault.EMPTY_BLOB,
-)
 #: Part faults that need a part accepted before them.
 AFTER_A_PART: Final = frozenset({Fault.OVERLAP, Fault.RESEND})
 
@@ -238,3 +228,5 @@ PART_SHAPES: Final[Mapping[Fault, Callable[[PartPoint, Pick], PartShape]]] = {
     Fault.REVERSED_RANGE: _reversed_range,
     Fault.EMPTY_BLOB: _empty_blob,
 }
+#: The faults of a part's own shape, in the order of the catalogue.
+PART_FAULTS: Final = tuple(PART_SHAPES)

@@ -103,8 +103,8 @@ class _Progress:
 # The rules of a transition: rows of (error, the input breaks it, the message), in the
 # order they answer. The first row broken refuses the call.
 
-Checked = TypeVar("Checked")
-_Rule = tuple[type[EcrError], Callable[[Checked], bool], Callable[[Checked], str]]
+_Checked = TypeVar("_Checked")
+_Rule = tuple[type[EcrError], Callable[[_Checked], bool], Callable[[_Checked], str]]
 
 
 class _Part(NamedTuple):
@@ -142,7 +142,8 @@ _PART_RULES: Final[tuple[_Rule[_Part], ...]] = (
         ),
     ),
     (
-        # ECR's own wording (apple/container#1895): re-sends are not idempotent.
+        # ECR's own message for a part that is not the next (a re-sent part included: ECR
+        # does not take a part twice).
         InvalidLayerPartException,
         lambda p: p.first != p.expected_first,
         lambda p: f"First byte of the layer part is {p.first} instead of {p.expected_first}",
@@ -353,7 +354,7 @@ class UploadSession:
                 f"of registry '{registry_id or self.registry_id}'"
             )
 
-    def _check(self, rules: tuple[_Rule[Checked], ...], checked: Checked) -> None:
+    def _check(self, rules: tuple[_Rule[_Checked], ...], checked: _Checked) -> None:
         """Raises the error of the first rule ``checked`` breaks."""
         for error, breaks, message in rules:
             if breaks(checked):

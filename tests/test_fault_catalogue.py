@@ -12,7 +12,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_session import SMALL, holding, part
 
-from ecr_upload_model import EcrError, Registry, SerializationException
+from ecr_upload_model import (
+    EcrError,
+    InvalidLayerPartException,
+    Registry,
+    SerializationException,
+)
 from ecr_upload_model._faults import (
     AFTER_A_PART,
     PART_FAULTS,
@@ -28,8 +33,11 @@ from ecr_upload_model.wire import handle
 
 def test_every_fault_is_described_and_every_part_fault_shaped() -> None:
     assert all(fault.description for fault in Fault)
-    assert set(PART_SHAPES) == set(PART_FAULTS) <= set(LAYER_UPLOAD_FAULTS)
+    # A part's own fault is what the session refuses as an invalid part, and has a shape.
+    invalid_parts = tuple(f for f in Fault if f.error is InvalidLayerPartException)
+    assert PART_FAULTS == invalid_parts == tuple(PART_SHAPES)
     assert set(PART_FAULTS) >= AFTER_A_PART
+    assert set(PART_FAULTS) <= set(LAYER_UPLOAD_FAULTS)
 
 
 def check_shape(fault: Fault, shape: PartShape, at: PartPoint) -> None:
