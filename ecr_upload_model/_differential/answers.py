@@ -37,6 +37,8 @@ ABSENT: Final = "<absent>"
 
 
 class Side(enum.Enum):
+    """Who answered: the server under test, or the reference registry."""
+
     SERVER = "server"
     REFERENCE = "reference"
 
@@ -57,6 +59,8 @@ class Aliases:
 
 @attrs.frozen
 class Answer:
+    """One side's answer to a call, as it came."""
+
     status: int
     content_type: str | None
     body: object  # the decoded JSON, or the raw bytes when they are not JSON
