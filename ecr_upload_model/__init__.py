@@ -39,7 +39,7 @@ from .operations import (
     UploadLayerPartResponse,
 )
 from .registry import Registry
-from .session import UploadSession
+from .session import SessionPhase, UploadSession
 
 __all__ = [
     "API_LIMITS",
@@ -73,6 +73,7 @@ __all__ = [
     "RepositoryNotFoundException",
     "SerializationException",
     "ServerException",
+    "SessionPhase",
     "UnknownOperationException",
     "UploadId",
     "UploadLayerPartRequest",

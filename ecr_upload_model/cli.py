@@ -38,6 +38,8 @@ from .planning import (
 from .registry import Registry, random_upload_ids, sequential_upload_ids
 from .wire import DEFAULT_REQUEST_ID, TARGET_PREFIX, Request, encode_error, handle, parse_body
 
+__all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "build_parser", "main"]
+
 PROG: Final = "python -m ecr_upload_model"
 #: The registry's account when none is given: the example account of the issue and docs.
 DEFAULT_REGISTRY_ID: Final = "123456789012"

@@ -17,6 +17,51 @@ from typing import TYPE_CHECKING, ClassVar
 if TYPE_CHECKING:
     from .identifiers import RegistryId, RepositoryName, UploadId
 
+__all__ = [
+    "AWS_COMMON_ERRORS_BY_CODE",
+    "ERRORS_BY_CODE",
+    "AccessDeniedException",
+    "EcrError",
+    "EmptyUploadException",
+    "ExpiredTokenException",
+    "ImageDigestDoesNotMatchException",
+    "ImageNotFoundException",
+    "IncompleteSignature",
+    "InternalFailure",
+    "InvalidClientTokenId",
+    "InvalidLayerException",
+    "InvalidLayerPartException",
+    "InvalidParameterException",
+    "InvalidSignatureException",
+    "InvalidSnapshotError",
+    "InvalidTagParameterException",
+    "KmsException",
+    "LayerAlreadyExistsException",
+    "LayerPartTooSmallException",
+    "LayersNotFoundException",
+    "LimitExceededException",
+    "MissingAuthenticationTokenException",
+    "NotAuthorized",
+    "ReferencedImagesNotFoundException",
+    "RepositoryAlreadyExistsException",
+    "RepositoryNotEmptyException",
+    "RepositoryNotFoundException",
+    "RequestExpired",
+    "SerializationException",
+    "ServerException",
+    "ServiceUnavailable",
+    "ThrottlingException",
+    "TooManyTagsException",
+    "UnknownOperationException",
+    "UnmodelledError",
+    "UnrecognizedClientException",
+    "UploadNotFoundException",
+    "UsageError",
+    "ValidationException",
+    "WireObject",
+    "error_code",
+]
+
 #: A JSON object as the standard library decodes one.
 WireObject = dict[str, object]
 
@@ -79,32 +124,13 @@ class EcrError(Exception):
 
     @staticmethod
     def from_wire(obj: object) -> EcrError:
-        """The typed error an ECR error body describes (what a client reads back).
+        """The typed error an ECR error body describes: what
+        :func:`ecr_upload_model.planning.read_error_body` reads, kept here for callers of
+        this older name. The client reads error bodies, with the rest of its answers."""
+        # Imported on call: this module imports nothing of the package, which imports it.
+        from .planning import read_error_body  # noqa: PLC0415
 
-        The code is read from ``__type`` as botocore reads it: a ``namespace#`` prefix
-        and a ``:suffix`` are dropped. A code the package does not model is an
-        :class:`UnmodelledError` that keeps the code and the body; a body of the wrong
-        shape is a :class:`SerializationException`.
-        """
-        if not isinstance(obj, Mapping):
-            raise SerializationException("error body is not a JSON object")
-        code = obj.get("__type")
-        message = obj.get("message", obj.get("Message"))
-        if not isinstance(code, str) or not (message is None or isinstance(message, str)):
-            raise SerializationException("error body has no string __type and message")
-        error_class = ERRORS_BY_CODE.get(error_code(code)) or AWS_COMMON_ERRORS_BY_CODE.get(
-            error_code(code)
-        )
-        if error_class is None:
-            return UnmodelledError(message, code=error_code(code), body=dict(obj))
-        if error_class is InvalidLayerPartException:
-            return InvalidLayerPartException._from_wire_members(message, obj)
-        if error_class is KmsException:
-            kms_error = obj.get("kmsError")
-            return KmsException(
-                message, kms_error=kms_error if isinstance(kms_error, str) else None
-            )
-        return error_class(message)
+        return read_error_body(obj)
 
 
 class ServerException(EcrError):
@@ -196,46 +222,6 @@ class InvalidLayerPartException(EcrError, ValueError):
         if self.last_valid_byte_received is not None:
             return {**wire, "lastValidByteReceived": self.last_valid_byte_received}
         return dict(wire)
-
-    @classmethod
-    def _from_wire_members(
-        cls, message: str | None, obj: Mapping[str, object]
-    ) -> InvalidLayerPartException:
-        # identifiers.py imports this module: a top-level import would be circular.
-        from .identifiers import (  # noqa: PLC0415
-            RegistryId,
-            RepositoryGrammar,
-            RepositoryName,
-            UploadId,
-        )
-        from .limits import MAX_LONG  # noqa: PLC0415
-
-        def text(name: str) -> str | None:
-            value = obj.get(name)
-            return value if isinstance(value, str) else None
-
-        registry_id, repository_name, upload_id = (
-            text("registryId"),
-            text("repositoryName"),
-            text("uploadId"),
-        )
-        last = obj.get("lastValidByteReceived")
-        if last is not None and not (type(last) is int and 0 <= last <= MAX_LONG):
-            raise SerializationException("lastValidByteReceived is not a PartSize")
-        try:
-            return cls(
-                message,
-                registry_id=None if registry_id is None else RegistryId(registry_id),
-                # Read by the wider grammar: a server may take OCI-style names.
-                repository_name=None
-                if repository_name is None
-                else RepositoryName(repository_name, grammar=RepositoryGrammar.OCI),
-                upload_id=None if upload_id is None else UploadId(upload_id),
-                last_valid_byte_received=last,
-            )
-        except InvalidParameterException as error:
-            # A body the server wrote wrong is unreadable, not the client's bad parameter.
-            raise SerializationException(f"error body member: {error.message}") from None
 
 
 class LimitExceededException(EcrError):

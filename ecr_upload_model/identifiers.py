@@ -24,6 +24,10 @@ import attrs
 from .errors import InvalidParameterException
 from .limits import MAX_REPOSITORY_NAME_LENGTH, MIN_REPOSITORY_NAME_LENGTH
 
+# The value types, each built by calling its class. The rules (TextRule and its
+# instances) are the package's: its readers and strategies judge and make texts by them.
+__all__ = ["LayerDigest", "RegistryId", "RepositoryGrammar", "RepositoryName", "UploadId"]
+
 IdentifierT = TypeVar("IdentifierT", "RegistryId", "RepositoryName", "UploadId", "LayerDigest")
 
 

@@ -60,6 +60,38 @@ from .limits import (
 
 Self = TypeVar("Self")
 
+# The shapes below and CHECKED are how the values are declared, not part of them.
+__all__ = [
+    "OPERATIONS",
+    "OPERATION_OF",
+    "TARGET_PREFIX",
+    "AuthorizationData",
+    "BatchCheckLayerAvailabilityRequest",
+    "BatchCheckLayerAvailabilityResponse",
+    "CompleteLayerUploadRequest",
+    "CompleteLayerUploadResponse",
+    "CreateRepositoryRequest",
+    "CreateRepositoryResponse",
+    "DeleteRepositoryRequest",
+    "DeleteRepositoryResponse",
+    "DescribeRepositoriesRequest",
+    "DescribeRepositoriesResponse",
+    "GetAuthorizationTokenRequest",
+    "GetAuthorizationTokenResponse",
+    "InitiateLayerUploadRequest",
+    "InitiateLayerUploadResponse",
+    "Layer",
+    "LayerAvailability",
+    "LayerFailure",
+    "LayerFailureCode",
+    "Operation",
+    "Repository",
+    "Request",
+    "Response",
+    "UploadLayerPartRequest",
+    "UploadLayerPartResponse",
+]
+
 # The shapes of the API model (botocore's ecr service-2.json), each written once.
 REGISTRY_ID = Identifier(RegistryId, identifiers.REGISTRY_ID)
 #: Judged by the grammar the reader is given (the seed's by default).

@@ -39,19 +39,24 @@ import attrs
 
 from ._shapes import List, Shape, Structure, member, validate_member
 from .errors import (
+    AWS_COMMON_ERRORS_BY_CODE,
+    ERRORS_BY_CODE,
     EcrError,
     InvalidLayerPartException,
     InvalidParameterException,
+    KmsException,
     LayerAlreadyExistsException,
     SerializationException,
     UnmodelledError,
     UploadNotFoundException,
     UsageError,
+    error_code,
 )
 from .identifiers import LayerDigest, RegistryId, RepositoryGrammar, RepositoryName, UploadId
 from .limits import API_MAX_PART_BYTES, DEFAULT_PART_SIZE, MAX_LAYER_DIGESTS, MIN_PART_BYTES
 from .operations import (
     OPERATION_OF,
+    PART_SIZE,
     BatchCheckLayerAvailabilityRequest,
     BatchCheckLayerAvailabilityResponse,
     CompleteLayerUploadRequest,
@@ -67,6 +72,39 @@ from .operations import (
     UploadLayerPartResponse,
     _Wire,
 )
+
+__all__ = [
+    "DEFAULT_MAX_ATTEMPTS",
+    "DEFAULT_MAX_CALLS_WITHOUT_PROGRESS",
+    "Answer",
+    "Backoff",
+    "BatchCheckLayerAvailabilityAnswer",
+    "CompleteLayerUploadAnswer",
+    "FailureKind",
+    "InitiateLayerUploadAnswer",
+    "LayerAnswer",
+    "LayerBytes",
+    "LayerFailureAnswer",
+    "LayerPush",
+    "NoProgressError",
+    "Outcome",
+    "PartRange",
+    "PartSizeTooSmallError",
+    "PushPhase",
+    "Transport",
+    "UnexpectedAnswerError",
+    "UploadLayerPartAnswer",
+    "check_part_size",
+    "decode_answer",
+    "describe_call",
+    "encode_request",
+    "failure_kind",
+    "layer_digest",
+    "plan_parts",
+    "push_layer",
+    "read_error",
+    "read_error_body",
+]
 
 #: What a layer may be given as: any contiguous buffer of bytes.
 LayerBytes: TypeAlias = bytes | bytearray | memoryview
@@ -391,6 +429,20 @@ class BatchCheckLayerAvailabilityAnswer(_Wire):
         BatchCheckLayerAvailabilityResponse,
         "failures",
         List(Structure(LayerFailureAnswer), 0, MAX_LAYER_DIGESTS),
+    )
+
+
+@attrs.frozen(kw_only=True)
+class _InvalidLayerPartMembers(_Wire):
+    """The modelled members of an InvalidLayerPartException body, each optional."""
+
+    registry_id: RegistryId | None = _optional(UploadLayerPartResponse, "registry_id")
+    repository_name: RepositoryName | None = _optional(UploadLayerPartResponse, "repository_name")
+    upload_id: UploadId | None = _optional(UploadLayerPartResponse, "upload_id")
+    last_valid_byte_received: int | None = attrs.field(
+        default=None,
+        validator=validate_member,
+        metadata=member("lastValidByteReceived", PART_SIZE, required=False),
     )
 
 
@@ -800,7 +852,7 @@ def read_error(status: int, headers: Mapping[str, str], body: bytes) -> EcrError
     except (ValueError, RecursionError):  # JSONDecodeError, UnicodeDecodeError
         obj = None
     if isinstance(obj, dict) and isinstance(obj.get("__type"), str):
-        error = EcrError.from_wire(obj)
+        error = read_error_body(obj)
     else:
         message = obj.get("message", obj.get("Message")) if isinstance(obj, dict) else None
         error = UnmodelledError(
@@ -812,6 +864,50 @@ def read_error(status: int, headers: Mapping[str, str], body: bytes) -> EcrError
     error.request_id = _header(headers, "x-amzn-requestid")
     error.retry_after = _retry_after_seconds(headers)
     return error
+
+
+def read_error_body(obj: object) -> EcrError:
+    """The typed error an ECR error body (its decoded JSON) describes.
+
+    The code is read from ``__type`` as botocore reads it: a ``namespace#`` prefix and a
+    ``:suffix`` are dropped. A code the package does not model is an
+    :class:`UnmodelledError` that keeps the code and the body. A body that is not an
+    object with a string ``__type``, or whose modelled members break their shapes, is a
+    :class:`SerializationException`.
+
+    >>> read_error_body({"__type": "com.amazonaws.ecr#EmptyUploadException", "message": "m"})
+    EmptyUploadException('m')
+    """
+    if not isinstance(obj, Mapping):
+        raise SerializationException("error body is not a JSON object")
+    code = obj.get("__type")
+    message = obj.get("message", obj.get("Message"))
+    if not isinstance(code, str) or not (message is None or isinstance(message, str)):
+        raise SerializationException("error body has no string __type and message")
+    error_class = ERRORS_BY_CODE.get(error_code(code)) or AWS_COMMON_ERRORS_BY_CODE.get(
+        error_code(code)
+    )
+    if error_class is None:
+        return UnmodelledError(message, code=error_code(code), body=dict(obj))
+    if error_class is InvalidLayerPartException:
+        # The ids only inform, and one of another JSON type is left out; the resume point
+        # must be a PartSize.
+        given = {
+            name: value
+            for name, value in obj.items()
+            if isinstance(value, str) or name == "lastValidByteReceived"
+        }
+        try:
+            # Read by the wider grammar: a server may take OCI-style names.
+            members = _InvalidLayerPartMembers.from_wire(given, grammar=RepositoryGrammar.OCI)
+        except InvalidParameterException as error:
+            # A body the server wrote wrong is unreadable, not the client's bad parameter.
+            raise SerializationException(f"error body member: {error.message}") from None
+        return InvalidLayerPartException(message, **attrs.asdict(members, recurse=False))
+    if error_class is KmsException:
+        kms_error = obj.get("kmsError")
+        return KmsException(message, kms_error=kms_error if isinstance(kms_error, str) else None)
+    return error_class(message)
 
 
 def decode_answer(

@@ -14,6 +14,8 @@ layer's digest, which it hands to :meth:`UploadSession.complete`.
 ...     repository_name=RepositoryName("team/app"),
 ...     upload_id=UploadId("0a1b2c3d-0000-4000-8000-000000000000"),
 ... )
+>>> session.phase
+<SessionPhase.EMPTY: 'empty'>
 >>> request = UploadLayerPartRequest(
 ...     repository_name=session.repository_name,
 ...     upload_id=session.upload_id,
@@ -22,18 +24,20 @@ layer's digest, which it hands to :meth:`UploadSession.complete`.
 ...     layer_part_blob=b"abc",
 ... )
 >>> session, response = session.upload_part(request)
->>> response.last_byte_received
-2
+>>> response.last_byte_received, session.phase
+(2, <SessionPhase.RECEIVING: 'receiving'>)
 """
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Callable
-from typing import Any, Final, NamedTuple
+from typing import Any, Final, NamedTuple, TypeVar
 
 import attrs
 
 from .errors import (
+    EcrError,
     EmptyUploadException,
     InvalidLayerException,
     InvalidLayerPartException,
@@ -53,6 +57,55 @@ from .operations import (
     UploadLayerPartResponse,
 )
 
+__all__ = ["MAX_PART_COUNT", "SNAPSHOT_SCHEMA", "SessionPhase", "UploadSession"]
+
+#: The most parts a session can count: its revision (the parts, plus one for the
+#: completion) is a long in a snapshot, so an upload of this many parts can still complete.
+MAX_PART_COUNT: Final = MAX_LONG - 1
+
+#: The snapshot format's name and version; a snapshot of another is refused.
+SNAPSHOT_SCHEMA: Final = "ecr_upload_model.UploadSession/1"
+
+
+class SessionPhase(enum.Enum):
+    """Where an upload stands, which decides the calls it takes."""
+
+    #: No part accepted: the next part starts at byte 0; a completion is EmptyUpload.
+    EMPTY = "empty"
+    #: Parts accepted: the next part starts after the last byte held, or it completes.
+    RECEIVING = "receiving"
+    #: Completed as a layer: the upload is gone, and every call on it is UploadNotFound.
+    COMPLETED = "completed"
+
+
+@attrs.frozen
+class _Progress:
+    """What the accepted transitions left; only they and :meth:`UploadSession.from_snapshot`
+    make one."""
+
+    phase: SessionPhase = SessionPhase.EMPTY
+    part_count: int = 0
+    #: The last byte the upload holds, or ``None`` when it holds none.
+    last_byte_received: int | None = None
+    #: The size of the latest part: the one that is the last part if none follows.
+    latest_part_size: int = 0
+    #: Whether a part before the latest fell under ``limits.min_part_bytes``.
+    small_part_before_latest: bool = False
+    #: The digest the upload completed as.
+    layer_digest: LayerDigest | None = None
+
+    @property
+    def bytes_received(self) -> int:
+        return 0 if self.last_byte_received is None else self.last_byte_received + 1
+
+
+# ---------------------------------------------------------------------------------------
+# The rules of a transition: rows of (error, the input breaks it, the message), in the
+# order they answer. The first row broken refuses the call.
+
+_Checked = TypeVar("_Checked")
+_Rule = tuple[type[EcrError], Callable[[_Checked], bool], Callable[[_Checked], str]]
+
 
 class _Part(NamedTuple):
     """What the part rules look at."""
@@ -62,20 +115,26 @@ class _Part(NamedTuple):
     size: int
     expected_first: int
     max_size: int
+    parts_held: int
+    max_parts: int
+    max_layer_bytes: int | None
 
 
-#: The rules of a part, in the order they answer: (the part breaks it, the message).
-#: Each refusal is InvalidLayerPartException (reference sheet, section 7).
-PART_RULES: Final[tuple[tuple[Callable[[_Part], bool], Callable[[_Part], str]], ...]] = (
+#: The part rules: its own (InvalidLayerPartException), then the quotas
+#: (LimitExceededException), as the package documents ECR's order.
+_PART_RULES: Final[tuple[_Rule[_Part], ...]] = (
     (
+        InvalidLayerPartException,
         lambda p: p.last < p.first,
         lambda p: f"partLastByte {p.last} is before partFirstByte {p.first}",
     ),
     (
+        InvalidLayerPartException,
         lambda p: p.size == 0,
         lambda p: "The layer part is empty: an inclusive byte range holds at least one byte",
     ),
     (
+        InvalidLayerPartException,
         lambda p: p.size != p.last - p.first + 1,
         lambda p: (
             f"The layer part holds {p.size} bytes but its range {p.first}-{p.last} "
@@ -83,22 +142,71 @@ PART_RULES: Final[tuple[tuple[Callable[[_Part], bool], Callable[[_Part], str]], 
         ),
     ),
     (
-        # ECR's own wording (apple/container#1895): re-sends are not idempotent.
+        # ECR's own message for a part that is not the next (a re-sent part included: ECR
+        # does not take a part twice).
+        InvalidLayerPartException,
         lambda p: p.first != p.expected_first,
         lambda p: f"First byte of the layer part is {p.first} instead of {p.expected_first}",
     ),
     (
+        InvalidLayerPartException,
         lambda p: p.size > p.max_size,
         lambda p: f"The layer part holds {p.size} bytes, more than the maximum {p.max_size}",
     ),
+    (
+        LimitExceededException,
+        lambda p: p.parts_held >= p.max_parts,
+        lambda p: f"The upload already holds {p.parts_held} parts, the most a layer may have",
+    ),
+    (
+        LimitExceededException,
+        lambda p: p.max_layer_bytes is not None and p.last >= p.max_layer_bytes,
+        lambda p: (
+            f"The part would make the layer {p.last + 1} bytes, over the maximum "
+            f"{p.max_layer_bytes}"
+        ),
+    ),
 )
 
-#: The most parts a session can count: its revision (the parts, plus one for the
-#: completion) is a long in a snapshot, so an upload of this many parts can still complete.
-MAX_PART_COUNT: Final = MAX_LONG - 1
 
-#: The snapshot format's name and version; a snapshot of another is refused.
-SNAPSHOT_SCHEMA: Final = "ecr_upload_model.UploadSession/1"
+class _Completion(NamedTuple):
+    """What the completion rules look at."""
+
+    held: _Progress
+    upload_id: UploadId
+    min_part_bytes: int
+    digests: tuple[LayerDigest, ...]
+    computed: LayerDigest
+
+
+#: The completion rules. Whether the repository already holds the layer is the
+#: registry's question, asked after these.
+_COMPLETION_RULES: Final[tuple[_Rule[_Completion], ...]] = (
+    (
+        EmptyUploadException,
+        lambda c: c.held.phase is SessionPhase.EMPTY,
+        lambda c: (
+            f"The layer upload '{c.upload_id}' cannot be completed because it does not have "
+            "any parts"
+        ),
+    ),
+    (
+        LayerPartTooSmallException,
+        lambda c: c.held.small_part_before_latest,
+        lambda c: (
+            f"All layer parts except the last part should be at least {c.min_part_bytes} bytes"
+        ),
+    ),
+    (
+        # Hex letter case does not matter (LayerDigest.matches).
+        InvalidLayerException,
+        lambda c: not any(digest.matches(c.computed) for digest in c.digests),
+        lambda c: (
+            f"The layer digest calculated for upload '{c.upload_id}' is {c.computed}, which "
+            "is none of the digests specified"
+        ),
+    ),
+)
 
 
 def _instance_of(
@@ -118,44 +226,49 @@ def _instance_of(
 class UploadSession:
     """One upload: what the rules need of it, and no more.
 
-    Build one with the ids alone (``limits`` is optional); every other field is the
-    session's progress, which only its transitions (and :meth:`from_snapshot`) set. A
-    session that no sequence of transitions could reach is refused (UsageError).
+    Start one with the ids alone (``limits`` is optional): that is the one way to begin an
+    upload. Its progress (``phase`` and the counts) is set only by its transitions, and by
+    :meth:`from_snapshot`, which refuses a snapshot no sequence of transitions reaches.
     """
 
     registry_id: RegistryId = attrs.field(validator=_instance_of(RegistryId))
     repository_name: RepositoryName = attrs.field(validator=_instance_of(RepositoryName))
     upload_id: UploadId = attrs.field(validator=_instance_of(UploadId))
     limits: Limits = attrs.field(default=API_LIMITS, validator=_instance_of(Limits))
-    #: The last byte the upload holds, or ``None`` when it holds none.
-    last_byte_received: int | None = attrs.field(
-        default=None, validator=_instance_of((int, type(None)))
-    )
-    part_count: int = attrs.field(default=0, validator=_instance_of(int))
-    #: The size of the latest part: the one that is the last part if none follows.
-    latest_part_size: int = attrs.field(default=0, validator=_instance_of(int))
-    #: Whether a part before the latest fell under ``limits.min_part_bytes``.
-    has_small_part_before_latest: bool = attrs.field(default=False, validator=_instance_of(bool))
-    #: The digest the upload completed as; ``None`` while it is in progress.
-    layer_digest: LayerDigest | None = attrs.field(
-        default=None, validator=_instance_of((LayerDigest, type(None)))
+    _progress: _Progress = attrs.field(
+        default=_Progress(), alias="_progress", validator=_instance_of(_Progress)
     )
 
-    def __attrs_post_init__(self) -> None:
-        _check_reachable(self)
+    @property
+    def phase(self) -> SessionPhase:
+        return self._progress.phase
+
+    @property
+    def last_byte_received(self) -> int | None:
+        """The last byte the upload holds, or ``None`` when it holds none."""
+        return self._progress.last_byte_received
+
+    @property
+    def part_count(self) -> int:
+        return self._progress.part_count
+
+    @property
+    def bytes_received(self) -> int:
+        return self._progress.bytes_received
+
+    @property
+    def layer_digest(self) -> LayerDigest | None:
+        """The digest the upload completed as; ``None`` until it completes."""
+        return self._progress.layer_digest
+
+    @property
+    def completed(self) -> bool:
+        return self._progress.phase is SessionPhase.COMPLETED
 
     @property
     def revision(self) -> int:
         """The number of accepted transitions: a store's compare-and-swap column."""
         return self.part_count + self.completed
-
-    @property
-    def bytes_received(self) -> int:
-        return 0 if self.last_byte_received is None else self.last_byte_received + 1
-
-    @property
-    def completed(self) -> bool:
-        return self.layer_digest is not None
 
     # -----------------------------------------------------------------------------------
     # Transitions
@@ -165,24 +278,28 @@ class UploadSession:
     ) -> tuple[UploadSession, UploadLayerPartResponse]:
         """Accepts the next part, or raises InvalidLayerPart / UploadNotFound / LimitExceeded."""
         self._check_addressed(request.registry_id, request.repository_name, request.upload_id)
+        held, limits = self._progress, self.limits
         part = _Part(
             first=request.part_first_byte,
             last=request.part_last_byte,
             size=memoryview(request.layer_part_blob).nbytes,
-            expected_first=self.bytes_received,
-            max_size=self.limits.max_part_bytes,
+            expected_first=held.bytes_received,
+            max_size=limits.max_part_bytes,
+            parts_held=held.part_count,
+            max_parts=_max_parts(limits),
+            max_layer_bytes=limits.max_layer_bytes,
         )
-        for breaks, message in PART_RULES:
-            if breaks(part):
-                raise self._invalid_part(message(part))
-        self._check_quotas(part)
-        following = attrs.evolve(
-            self,
+        self._check(_PART_RULES, part)
+        following = _Progress(
+            phase=SessionPhase.RECEIVING,
+            part_count=held.part_count + 1,
             last_byte_received=part.last,
-            part_count=self.part_count + 1,
             latest_part_size=part.size,
-            has_small_part_before_latest=self.has_small_part_before_latest
-            or (self.part_count > 0 and self.latest_part_size < self.limits.min_part_bytes),
+            small_part_before_latest=held.small_part_before_latest
+            or (
+                held.phase is SessionPhase.RECEIVING
+                and held.latest_part_size < limits.min_part_bytes
+            ),
         )
         response = UploadLayerPartResponse(
             registry_id=self.registry_id,
@@ -190,42 +307,37 @@ class UploadSession:
             upload_id=self.upload_id,
             last_byte_received=part.last,
         )
-        return following, response
+        return attrs.evolve(self, _progress=following), response
 
     def complete(
         self, request: CompleteLayerUploadRequest, computed_digest: LayerDigest
     ) -> tuple[UploadSession, CompleteLayerUploadResponse]:
         """Completes the upload as ``computed_digest``, the digest of the bytes stored.
 
-        Raises, in this order (reference sheet, section 7): UploadNotFound,
-        EmptyUpload, LayerPartTooSmall, InvalidLayer (no digest of the request matches
-        ``computed_digest``; hex letter case does not matter). Whether the repository
-        already holds the layer is the registry's question, not the session's.
+        Raises, in this order: UploadNotFound, EmptyUpload, LayerPartTooSmall,
+        InvalidLayer (no digest of the request matches ``computed_digest``; hex letter
+        case does not matter). Whether the repository already holds the layer is the
+        registry's question, not the session's.
         """
         self._check_addressed(request.registry_id, request.repository_name, request.upload_id)
-        if self.part_count == 0:
-            raise EmptyUploadException(
-                f"The layer upload '{self.upload_id}' cannot be completed because it does "
-                "not have any parts"
-            )
-        if self.has_small_part_before_latest:
-            raise LayerPartTooSmallException(
-                "All layer parts except the last part should be at least "
-                f"{self.limits.min_part_bytes} bytes"
-            )
-        if not any(digest.matches(computed_digest) for digest in request.layer_digests):
-            raise InvalidLayerException(
-                f"The layer digest calculated for upload '{self.upload_id}' is "
-                f"{computed_digest}, which is none of the digests specified"
-            )
-        following = attrs.evolve(self, layer_digest=computed_digest)
+        completion = _Completion(
+            held=self._progress,
+            upload_id=self.upload_id,
+            min_part_bytes=self.limits.min_part_bytes,
+            digests=request.layer_digests,
+            computed=computed_digest,
+        )
+        self._check(_COMPLETION_RULES, completion)
+        following = attrs.evolve(
+            self._progress, phase=SessionPhase.COMPLETED, layer_digest=computed_digest
+        )
         response = CompleteLayerUploadResponse(
             registry_id=self.registry_id,
             repository_name=self.repository_name,
             upload_id=self.upload_id,
             layer_digest=computed_digest,
         )
-        return following, response
+        return attrs.evolve(self, _progress=following), response
 
     def _check_addressed(
         self, registry_id: RegistryId | None, repository_name: RepositoryName, upload_id: UploadId
@@ -242,49 +354,48 @@ class UploadSession:
                 f"of registry '{registry_id or self.registry_id}'"
             )
 
-    def _invalid_part(self, message: str) -> InvalidLayerPartException:
-        return InvalidLayerPartException(
-            message,
-            registry_id=self.registry_id,
-            repository_name=self.repository_name,
-            upload_id=self.upload_id,
-            last_valid_byte_received=self.last_byte_received,
-        )
+    def _check(self, rules: tuple[_Rule[_Checked], ...], checked: _Checked) -> None:
+        """Raises the error of the first rule ``checked`` breaks."""
+        for error, breaks, message in rules:
+            if breaks(checked):
+                raise self._refusal(error, message(checked))
 
-    def _check_quotas(self, part: _Part) -> None:
-        max_layer_bytes = self.limits.max_layer_bytes
-        if self.part_count >= _max_parts(self.limits):
-            raise LimitExceededException(
-                f"The upload already holds {self.part_count} parts, the most a layer may have"
+    def _refusal(self, error: type[EcrError], message: str) -> EcrError:
+        if error is InvalidLayerPartException:
+            # It says where the upload stands, so that a client can resume.
+            return InvalidLayerPartException(
+                message,
+                registry_id=self.registry_id,
+                repository_name=self.repository_name,
+                upload_id=self.upload_id,
+                last_valid_byte_received=self.last_byte_received,
             )
-        if max_layer_bytes is not None and part.last >= max_layer_bytes:
-            raise LimitExceededException(
-                f"The part would make the layer {part.last + 1} bytes, over the maximum "
-                f"{max_layer_bytes}"
-            )
+        return error(message)
 
     # -----------------------------------------------------------------------------------
     # Snapshots, for servers that keep sessions in a shared store
 
     def to_snapshot(self) -> dict[str, object]:
         """A JSON-safe dict of the whole session, with its schema version."""
+        progress = self._progress
         return {
             "schema": SNAPSHOT_SCHEMA,
             "registryId": str(self.registry_id),
             "repositoryName": str(self.repository_name),
             "uploadId": str(self.upload_id),
             "limits": attrs.asdict(self.limits),
-            "lastByteReceived": self.last_byte_received,
-            "partCount": self.part_count,
-            "latestPartSize": self.latest_part_size,
-            "hasSmallPartBeforeLatest": self.has_small_part_before_latest,
-            "layerDigest": None if self.layer_digest is None else str(self.layer_digest),
+            "lastByteReceived": progress.last_byte_received,
+            "partCount": progress.part_count,
+            "latestPartSize": progress.latest_part_size,
+            "hasSmallPartBeforeLatest": progress.small_part_before_latest,
+            "layerDigest": None if progress.layer_digest is None else str(progress.layer_digest),
             "revision": self.revision,
         }
 
     @classmethod
     def from_snapshot(cls, obj: object) -> UploadSession:
-        """The session a snapshot describes; InvalidSnapshotError if it describes none.
+        """The session a snapshot describes; InvalidSnapshotError if it describes none
+        (malformed, of another schema, or a session no sequence of transitions reaches).
 
         ``revision`` is in the snapshot for a store's use; it must be the session's.
         """
@@ -321,20 +432,38 @@ def _from_snapshot(obj: object) -> UploadSession:
         )
     limits_value = Limits(**limits)
     digest = get("layerDigest", str, optional=True)
+    registry_id = RegistryId(str(get("registryId", str)))
+    # The name was valid when the session began; the OCI grammar admits every name of
+    # both grammars.
+    repository_name = RepositoryName(str(get("repositoryName", str)), grammar=RepositoryGrammar.OCI)
+    upload_id = UploadId(str(get("uploadId", str)))
+    last_byte_received = count("lastByteReceived", optional=True)
+    part_count = count("partCount") or 0
+    latest_part_size = count("latestPartSize") or 0
+    small_part_before_latest = bool(get("hasSmallPartBeforeLatest", bool))
+    layer_digest = None if digest is None else LayerDigest(str(digest))
+    # A snapshot names no phase: the digest and the parts say it.
+    if layer_digest is not None:
+        phase = SessionPhase.COMPLETED
+    elif part_count:
+        phase = SessionPhase.RECEIVING
+    else:
+        phase = SessionPhase.EMPTY
+    progress = _Progress(
+        phase=phase,
+        part_count=part_count,
+        last_byte_received=last_byte_received,
+        latest_part_size=latest_part_size,
+        small_part_before_latest=small_part_before_latest,
+        layer_digest=layer_digest,
+    )
+    _check_reachable(progress, limits_value)
     session = UploadSession(
-        registry_id=RegistryId(str(get("registryId", str))),
-        # The name was valid when the session began; the OCI grammar admits every name
-        # of both grammars.
-        repository_name=RepositoryName(
-            str(get("repositoryName", str)), grammar=RepositoryGrammar.OCI
-        ),
-        upload_id=UploadId(str(get("uploadId", str))),
+        registry_id=registry_id,
+        repository_name=repository_name,
+        upload_id=upload_id,
         limits=limits_value,
-        last_byte_received=count("lastByteReceived", optional=True),
-        part_count=count("partCount") or 0,
-        latest_part_size=count("latestPartSize") or 0,
-        has_small_part_before_latest=bool(get("hasSmallPartBeforeLatest", bool)),
-        layer_digest=None if digest is None else LayerDigest(str(digest)),
+        _progress=progress,
     )
     if count("revision") != session.revision:
         raise UsageError(f"'revision' is {obj.get('revision')!r}, not {session.revision}")
@@ -345,11 +474,18 @@ def _max_parts(limits: Limits) -> int:
     return MAX_PART_COUNT if limits.max_parts is None else min(limits.max_parts, MAX_PART_COUNT)
 
 
-def _check_reachable(session: UploadSession) -> None:
-    """Refuses a session that no sequence of transitions from a new one could reach."""
-    limits = session.limits
-    received, parts, latest = session.bytes_received, session.part_count, session.latest_part_size
-    small = session.has_small_part_before_latest
+def _check_reachable(progress: _Progress, limits: Limits) -> None:
+    """Refuses progress that no sequence of transitions from a new session could reach.
+
+    Transitions make only reachable progress: this judges what comes in from outside, a
+    snapshot, whose counts are already known to be longs of 0 or more.
+    """
+    received, parts, latest = (
+        progress.bytes_received,
+        progress.part_count,
+        progress.latest_part_size,
+    )
+    small, completed = progress.small_part_before_latest, progress.phase is SessionPhase.COMPLETED
     # The parts before the latest hold received - latest bytes: each at most the largest
     # part, and at least the smallest unless one of them was small.
     earlier_parts, earlier_bytes = parts - 1, received - latest
@@ -358,9 +494,8 @@ def _check_reachable(session: UploadSession) -> None:
         limits.max_part_bytes - limits.min_part_bytes + 1 if small else 0
     )
     rules = (
-        (parts >= 0 and latest >= 0, "counts are not negative"),
         (
-            parts > 0 or (received == 0 and latest == 0 and not small and not session.completed),
+            parts > 0 or (received == 0 and latest == 0 and not small and not completed),
             "an upload without parts holds nothing and is not completed",
         ),
         (parts == 0 or 1 <= latest <= limits.max_part_bytes, "the latest part fits the limits"),
@@ -368,7 +503,7 @@ def _check_reachable(session: UploadSession) -> None:
         (parts >= 2 or not small, "a small part before the latest needs two parts"),
         (parts == 0 or fewest_earlier_bytes <= earlier_bytes, "earlier parts hold enough bytes"),
         (parts == 0 or earlier_bytes <= most_earlier_bytes, "earlier parts fit the limits"),
-        (not (session.completed and small), "a completed upload has no small part before its last"),
+        (not (completed and small), "a completed upload has no small part before its last"),
         (parts <= _max_parts(limits), "the parts fit the quota"),
         (
             limits.max_layer_bytes is None or received <= limits.max_layer_bytes,

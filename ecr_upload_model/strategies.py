@@ -2,9 +2,10 @@
 
 Install with ``pip install 'ecr_upload_model[hypothesis]'``; the core never imports
 this module. Every strategy is built from the package's own rules: the published
-patterns of :mod:`~ecr_upload_model.identifiers` (matched with Python's ``re``, an
-oracle independent of the linear patterns the package validates with) and the numbers
-of :mod:`~ecr_upload_model.limits`. No number or pattern is written here again.
+patterns of :mod:`~ecr_upload_model.identifiers` (their texts are generated and judged
+by ``_pattern_texts``, with Python's ``re``: an oracle independent of the linear patterns
+the package validates with), the numbers of :mod:`~ecr_upload_model.limits` and the
+catalogue of faults. No number or pattern is written here again.
 
 - valid identifiers: :func:`registry_ids`, :func:`repository_names`, :func:`upload_ids`,
   :func:`layer_digests`;
@@ -29,21 +30,15 @@ import base64
 import enum
 import functools
 import hashlib
-import itertools
-import re
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Collection, Sequence
 
 import attrs
 from hypothesis import reject
 from hypothesis import strategies as st
 
-from .errors import (
-    EcrError,
-    InvalidLayerPartException,
-    UploadNotFoundException,
-    UsageError,
-    WireObject,
-)
+from ._faults import AFTER_A_PART, PART_FAULTS, PART_SHAPES, Fault, PartPoint
+from ._pattern_texts import accepts, alphabet, stretch, texts, within_length
+from .errors import UsageError, WireObject
 from .identifiers import (
     LAYER_DIGEST,
     REGISTRY_ID,
@@ -67,6 +62,7 @@ from .operations import UploadLayerPartRequest
 from .session import UploadSession
 
 __all__ = [
+    "LAYER_UPLOAD_FAULTS",
     "SMALL_BLOBS",
     "SMALL_LAYERS",
     "SMALL_PARTS",
@@ -100,133 +96,6 @@ SMALL_PARTS: st.SearchStrategy[int] = st.integers(1, 256)
 
 
 # ---------------------------------------------------------------------------------------
-# The published rules, as an oracle
-
-
-def _spec_accepts(rule: TextRule, text: str) -> bool:
-    """Whether the API model accepts ``text``: its length bounds and published pattern."""
-    return _within_length(rule, text) and re.fullmatch(rule.published, text) is not None
-
-
-#: Not characters of the language: groups' `(?:`, and `{m,n}` counts.
-_PATTERN_SYNTAX = re.compile(r"\(\?:|\{\d+(?:,\d*)?\}")
-#: One atom of a pattern: a bracket class, an escape, or a literal character.
-_ATOM = r"\[(?:\\.|[^\]])*\]|\\.|[^()|*+?{}\[\]\\]"
-_PATTERN_ATOM = re.compile(_ATOM)
-#: An atom with its count, ``{n}``, ``+`` or none: a "flat" pattern is a row of these.
-_FLAT_PIECE = re.compile(f"({_ATOM})(?:\\{{(\\d+)\\}}|(\\+))?")
-
-
-def _matched_by(atom: str) -> list[str]:
-    """The ASCII characters one atom matches (the API model's classes are ASCII)."""
-    return [c for c in map(chr, range(128)) if re.fullmatch(atom, c)]
-
-
-@functools.cache
-def _alphabet(published: str) -> frozenset[str]:
-    """The characters a published pattern can match anywhere."""
-    atoms = _PATTERN_ATOM.findall(_PATTERN_SYNTAX.sub("", published))
-    return frozenset(c for atom in atoms for c in _matched_by(atom))
-
-
-def _flat_texts(published: str) -> st.SearchStrategy[str] | None:
-    """Texts of a pattern that is a row of atoms each with ``{n}``, ``+`` or no count
-    (RegistryId, UploadId, LayerDigest), or None for any other pattern.
-
-    ``st.from_regex`` would do, ten times slower.
-    """
-    pieces = list(_FLAT_PIECE.finditer(published))
-    if "".join(piece.group(0) for piece in pieces) != published:
-        return None
-    parts = []
-    for piece in pieces:
-        atom, count, plus = piece.groups()
-        characters = _matched_by(atom)
-        if plus:
-            parts.append(st.text(characters, min_size=1))
-        else:
-            # A fixed count is one number written in the atom's characters: one draw
-            # instead of one per character.
-            size = int(count) if count else 1
-            numbers = st.integers(0, len(characters) ** size - 1)
-            parts.append(numbers.map(_numerals(characters, size)))
-    return st.tuples(*parts).map("".join)
-
-
-def _numerals(digits: Sequence[str], size: int) -> Callable[[int], str]:
-    """A number written with ``size`` of ``digits``, most significant first."""
-
-    def numeral(number: int) -> str:
-        written = []
-        for _ in range(size):
-            number, digit = divmod(number, len(digits))
-            written.append(digits[digit])
-        return "".join(reversed(written))
-
-    return numeral
-
-
-def _word_texts(rule: TextRule) -> st.SearchStrategy[str] | None:
-    """Runs of letters and digits joined by separators (RepositoryName's grammars).
-
-    The separators are the strings of one to three non-alphanumeric characters of the
-    alphabet that the published pattern admits between two letters. One text is drawn
-    (fast to generate and to shrink), a stand-in character for each separator, and
-    separators are kept only between two letters. None if the pattern is not of words.
-    """
-    alphabet = sorted(_alphabet(rule.published))
-    letters = [c for c in alphabet if c.isalnum()]
-    word = (letters or [""])[0] * max(1, rule.min_length or 1)
-    separators = [
-        "".join(chars)
-        for size in (1, 2, 3)
-        for chars in itertools.product([c for c in alphabet if not c.isalnum()], repeat=size)
-        if _spec_accepts(rule, word + "".join(chars) + word)
-    ]
-    if not separators or not _spec_accepts(rule, word):
-        return None
-    # Stand-ins outside ASCII, which no published pattern admits.
-    stand_ins = {chr(0x100 + i): separator for i, separator in enumerate(separators)}
-
-    def expand(drawn: str) -> str:
-        text: list[str] = []
-        pending = ""
-        for c in drawn:
-            if c in stand_ins:
-                pending = stand_ins[c]
-            else:
-                text += [pending, c] if text else [c]
-                pending = ""
-        return "".join(text)
-
-    return st.text([*letters, *stand_ins], min_size=1).map(expand).filter(bool)
-
-
-@functools.cache
-def _texts(rule: TextRule) -> st.SearchStrategy[str]:
-    """Texts the published rule accepts; any length allowed, the bounds among them."""
-    texts = _flat_texts(rule.published)
-    if texts is None:
-        texts = _word_texts(rule)
-    if texts is None:
-        texts = st.from_regex(rule.published, fullmatch=True)
-    if rule.min_length is not None and rule.max_length is not None:
-        bounds = [rule.min_length, rule.max_length]
-        lengths = st.one_of(st.sampled_from(bounds), st.integers(*bounds))
-        texts = st.one_of(texts, st.builds(_stretch, texts, lengths))
-    # The oracle: whatever the generators above assume, only accepted texts come out.
-    return texts.filter(lambda text: _spec_accepts(rule, text))
-
-
-def _stretch(text: str, length: int) -> str:
-    """``text`` made ``length`` long by repeating its last character (a letter or digit
-    in every name grammar; :func:`_texts` checks the result against the pattern)."""
-    if len(text) > length:
-        return text[-1] * length
-    return text + text[-1] * (length - len(text))
-
-
-# ---------------------------------------------------------------------------------------
 # Valid identifiers
 
 
@@ -241,7 +110,7 @@ def registry_ids() -> st.SearchStrategy[RegistryId]:
     ...     assert str(registry_id).isascii() and str(registry_id).isdigit()
     >>> test_twelve_digits()
     """
-    return _texts(REGISTRY_ID).map(RegistryId)
+    return texts(REGISTRY_ID).map(RegistryId)
 
 
 @functools.cache
@@ -257,7 +126,7 @@ def repository_names(
     ...     assert RepositoryName(str(name), grammar=RepositoryGrammar.OCI) == name
     >>> test_oci_names()
     """
-    return _texts(grammar.value).map(lambda text: RepositoryName(text, grammar=grammar))
+    return texts(grammar.value).map(lambda text: RepositoryName(text, grammar=grammar))
 
 
 @functools.cache
@@ -271,7 +140,7 @@ def upload_ids() -> st.SearchStrategy[UploadId]:
     ...     assert [len(group) for group in str(upload_id).split("-")] == [8, 4, 4, 4, 12]
     >>> test_uuid_shape()
     """
-    return _texts(UPLOAD_ID).map(UploadId)
+    return texts(UPLOAD_ID).map(UploadId)
 
 
 def layer_digests(algorithms: Sequence[str] | None = ("sha256",)) -> st.SearchStrategy[LayerDigest]:
@@ -292,11 +161,11 @@ def layer_digests(algorithms: Sequence[str] | None = ("sha256",)) -> st.SearchSt
 @functools.cache
 def _layer_digests(algorithms: tuple[str, ...] | None) -> st.SearchStrategy[LayerDigest]:
     if algorithms is None:
-        return _texts(LAYER_DIGEST).map(LayerDigest)
+        return texts(LAYER_DIGEST).map(LayerDigest)
     for algorithm in algorithms:
         if algorithm not in hashlib.algorithms_available or hashlib.new(algorithm).digest_size == 0:
             raise UsageError(f"{algorithm!r} is not a fixed-size hashlib algorithm")
-        if not _spec_accepts(LAYER_DIGEST, f"{algorithm}:{hashlib.new(algorithm).hexdigest()}"):
+        if not accepts(LAYER_DIGEST, f"{algorithm}:{hashlib.new(algorithm).hexdigest()}"):
             raise UsageError(f"{algorithm!r} cannot name a layer digest")
     if not algorithms:
         raise UsageError("layer_digests needs at least one algorithm, or None for any")
@@ -355,8 +224,8 @@ _NOT_TEXT = st.one_of(
 def _foreign_characters(published: str) -> st.SearchStrategy[str]:
     """Characters the pattern admits nowhere (not a newline, not a decimal digit: those
     have labels of their own)."""
-    alphabet = _alphabet(published)
-    return _CHARACTERS.filter(lambda c: c not in alphabet and c != "\n" and not c.isdecimal())
+    admitted = alphabet(published)
+    return _CHARACTERS.filter(lambda c: c not in admitted and c != "\n" and not c.isdecimal())
 
 
 def _index(draw: st.DrawFn, size: int) -> int:
@@ -364,7 +233,7 @@ def _index(draw: st.DrawFn, size: int) -> int:
 
 
 def _refused_one(draw: st.DrawFn, rule: TextRule, candidates: list[str]) -> str:
-    refused = [text for text in candidates if not _spec_accepts(rule, text)]
+    refused = [text for text in candidates if not accepts(rule, text)]
     if not refused:
         reject()
     return refused[_index(draw, len(refused))]
@@ -379,7 +248,7 @@ def _mutant(draw: st.DrawFn, rule: TextRule, violation: Violation, text: str) ->
         return _refused_one(draw, rule, cuts)
     if violation is Violation.TOO_LONG:
         if rule.max_length is not None:
-            return _stretch(text, draw(st.integers(rule.max_length + 1, 2 * rule.max_length)))
+            return stretch(text, draw(st.integers(rule.max_length + 1, 2 * rule.max_length)))
         return text + text[-draw(st.integers(1, len(text))) :]
     if violation is Violation.BAD_CHARACTER:
         foreign = draw(_foreign_characters(rule.published))
@@ -390,7 +259,7 @@ def _mutant(draw: st.DrawFn, rule: TextRule, violation: Violation, text: str) ->
     if violation is Violation.TRAILING_NEWLINE:
         return text + "\n"
     if violation is Violation.BAD_SEPARATOR:
-        separators = sorted(c for c in _alphabet(rule.published) if not c.isalnum())
+        separators = sorted(c for c in alphabet(rule.published) if not c.isalnum())
         return _refused_one(draw, rule, _misplaced_separators(text, separators))
     raise AssertionError(violation)  # WRONG_TYPE is not made from a text
 
@@ -428,11 +297,6 @@ def _has_length_bounds(rule: TextRule) -> bool:
     return rule.min_length is not None or rule.max_length is not None
 
 
-def _within_length(rule: TextRule, text: str) -> bool:
-    too_short = rule.min_length is not None and len(text) < rule.min_length
-    return not too_short and (rule.max_length is None or len(text) <= rule.max_length)
-
-
 def _length_violation(violation: Violation) -> bool:
     return violation in (Violation.TOO_SHORT, Violation.TOO_LONG)
 
@@ -458,12 +322,11 @@ def _invalid(
         if rule.max_length is not None and not _length_violation(violation):
             # Only the pattern may be broken: room for a character more.
             text = text[: rule.max_length - 1] if len(text) >= rule.max_length else text
-            if not _spec_accepts(rule, text):
+            if not accepts(rule, text):
                 reject()
         mutant = _mutant(draw, rule, violation, text)
-        if _spec_accepts(rule, mutant) or (
-            _has_length_bounds(rule)
-            and _within_length(rule, mutant) == _length_violation(violation)
+        if accepts(rule, mutant) or (
+            _has_length_bounds(rule) and within_length(rule, mutant) == _length_violation(violation)
         ):
             reject()  # the mutation missed: it is valid, or breaks another rule than named
         return violation, mutant
@@ -489,7 +352,7 @@ def invalid_registry_ids(
     ...     assert not value.isascii()
     >>> test_non_ascii_digits_are_refused()
     """
-    return _invalid(REGISTRY_ID, _texts(REGISTRY_ID), _NO_LENGTH_BOUNDS, violations)
+    return _invalid(REGISTRY_ID, texts(REGISTRY_ID), _NO_LENGTH_BOUNDS, violations)
 
 
 def invalid_repository_names(
@@ -508,7 +371,7 @@ def invalid_repository_names(
     ...     assert len(pair[1]) > 256
     >>> test_too_long()
     """
-    return _invalid(grammar.value, _texts(grammar.value), _EVERY_VIOLATION, violations)
+    return _invalid(grammar.value, texts(grammar.value), _EVERY_VIOLATION, violations)
 
 
 def invalid_upload_ids(
@@ -523,7 +386,7 @@ def invalid_upload_ids(
     ...     assert "-" in pair[1] or len(pair[1]) < 36
     >>> test_dashes_out_of_place()
     """
-    return _invalid(UPLOAD_ID, _texts(UPLOAD_ID), _EVERY_VIOLATION, violations)
+    return _invalid(UPLOAD_ID, texts(UPLOAD_ID), _EVERY_VIOLATION, violations)
 
 
 def invalid_layer_digests(
@@ -542,7 +405,7 @@ def invalid_layer_digests(
     >>> test_trailing_newline()
     """
     applicable = frozenset(_EVERY_VIOLATION) - {Violation.TOO_LONG}
-    return _invalid(LAYER_DIGEST, _texts(LAYER_DIGEST), applicable, violations)
+    return _invalid(LAYER_DIGEST, texts(LAYER_DIGEST), applicable, violations)
 
 
 # ---------------------------------------------------------------------------------------
@@ -670,35 +533,9 @@ def batch_check_layer_availability_requests(
 # A layer's parts
 
 
-class Fault(enum.Enum):
-    """What is wrong with a part put into a layer's sequence of parts."""
-
-    #: Starts after the next byte expected.
-    GAP = "gap"
-    #: Starts before the next byte expected and ends after it.
-    OVERLAP = "overlap"
-    #: The part accepted last, sent again (a lost answer, retried).
-    RESEND = "re-send"
-    #: Starts where expected but holds more than the limits' ``max_part_bytes``.
-    TOO_LARGE = "part too large"
-    #: Its blob's length is not its range's (neither empty).
-    LENGTH_MISMATCH = "length not matching the range"
-    #: ``partLastByte`` before ``partFirstByte``.
-    REVERSED_RANGE = "range ends before it starts"
-    #: An empty blob: an inclusive range cannot describe 0 bytes.
-    EMPTY_BLOB = "empty blob"
-    #: The next part, sent under another upload's id.
-    FOREIGN_UPLOAD_ID = "foreign upload id"
-
-    @property
-    def error(self) -> type[EcrError]:
-        """The error ECR answers the part with (reference sheet, section 7)."""
-        if self is Fault.FOREIGN_UPLOAD_ID:
-            return UploadNotFoundException
-        return InvalidLayerPartException
-
-
-_EVERY_FAULT = tuple(Fault)
+#: The faults :func:`faulty_layer_uploads` puts in: a part's own shape, or another
+#: upload's id (the catalogue's others need a registry: see :mod:`~ecr_upload_model.testing`).
+LAYER_UPLOAD_FAULTS: tuple[Fault, ...] = (*PART_FAULTS, Fault.FOREIGN_UPLOAD_ID)
 
 
 @attrs.frozen
@@ -841,67 +678,9 @@ class _Point:
         return self.upload.request(first, last, _window(self.layer, first, size), upload_id)
 
 
-def _gap(draw: st.DrawFn, at: _Point) -> UploadLayerPartRequest:
-    size = draw(st.integers(1, at.part_size))
-    first = draw(st.integers(at.held + 1, MAX_LONG - size + 1))
-    return at.part(first, first + size - 1, size)
-
-
-def _overlap(draw: st.DrawFn, at: _Point) -> UploadLayerPartRequest:
-    first = draw(st.integers(0, at.held - 1))
-    size = draw(st.integers(at.held - first + 1, at.held - first + at.part_size))
-    return at.part(first, first + size - 1, size)
-
-
-def _resend(draw: st.DrawFn, at: _Point) -> UploadLayerPartRequest:
-    assert at.latest is not None  # _applicable: only after a part
-    return at.latest
-
-
-def _too_large(draw: st.DrawFn, at: _Point) -> UploadLayerPartRequest:
-    size = at.limits.max_part_bytes + 1
-    return at.part(at.held, at.held + size - 1, size)
-
-
-def _length_mismatch(draw: st.DrawFn, at: _Point) -> UploadLayerPartRequest:
-    size = draw(st.integers(1, at.part_size))
-    blob_size = draw(st.integers(1, at.part_size + 1).filter(lambda n: n != size))
-    return at.part(at.held, at.held + size - 1, blob_size)
-
-
-def _reversed_range(draw: st.DrawFn, at: _Point) -> UploadLayerPartRequest:
-    first = max(at.held, 1)
-    return at.part(first, draw(st.integers(0, first - 1)), draw(st.integers(1, at.part_size)))
-
-
-def _empty_blob(draw: st.DrawFn, at: _Point) -> UploadLayerPartRequest:
-    return at.part(at.held, at.held, 0)
-
-
-def _foreign_upload_id(draw: st.DrawFn, at: _Point) -> UploadLayerPartRequest:
-    other = draw(upload_ids())
-    if other == at.upload.upload_id:
-        reject()
-    size = draw(st.integers(1, at.part_size))
-    return at.part(at.held, at.held + size - 1, size, other)
-
-
-#: How each fault is made at a point of the sequence.
-_FAULT_MAKERS: dict[Fault, Callable[[st.DrawFn, _Point], UploadLayerPartRequest]] = {
-    Fault.GAP: _gap,
-    Fault.OVERLAP: _overlap,
-    Fault.RESEND: _resend,
-    Fault.TOO_LARGE: _too_large,
-    Fault.LENGTH_MISMATCH: _length_mismatch,
-    Fault.REVERSED_RANGE: _reversed_range,
-    Fault.EMPTY_BLOB: _empty_blob,
-    Fault.FOREIGN_UPLOAD_ID: _foreign_upload_id,
-}
-
-
 def _applicable(fault: Fault, at: _Point) -> bool:
     """Whether ``fault`` can be put in at ``at``."""
-    if fault in (Fault.OVERLAP, Fault.RESEND):
+    if fault in AFTER_A_PART:
         return at.latest is not None
     if fault is Fault.TOO_LARGE:
         # Over the API maximum no typed request exists: the wire refuses it first.
@@ -909,12 +688,32 @@ def _applicable(fault: Fault, at: _Point) -> bool:
     return True
 
 
+def _faulty_part(draw: st.DrawFn, fault: Fault, at: _Point) -> UploadLayerPartRequest:
+    """A part with ``fault``, made for the bytes held at ``at``."""
+    if fault is Fault.FOREIGN_UPLOAD_ID:
+        other = draw(upload_ids())
+        if other == at.upload.upload_id:
+            reject()
+        size = draw(st.integers(1, at.part_size))
+        return at.part(at.held, at.held + size - 1, size, other)
+    latest = at.latest
+    point = PartPoint(
+        held=at.held,
+        latest=None if latest is None else (latest.part_first_byte, latest.part_last_byte),
+        part_size=at.part_size,
+        max_part_bytes=at.limits.max_part_bytes,
+        reach=MAX_LONG,  # a gap, say, may start anywhere a long reaches
+    )
+    shape = PART_SHAPES[fault](point, lambda low, high: draw(st.integers(low, high)))
+    return at.part(shape.first, shape.last, shape.blob_size)
+
+
 def faulty_layer_uploads(
     layer_sizes: Size = SMALL_LAYERS,
     part_sizes: Size = SMALL_PARTS,
     *,
     limits: Limits = API_LIMITS,
-    faults: Collection[Fault] = _EVERY_FAULT,
+    faults: Collection[Fault] = LAYER_UPLOAD_FAULTS,
     max_faults: int = 8,
     grammar: RepositoryGrammar = RepositoryGrammar.SEED,
 ) -> st.SearchStrategy[LayerUpload]:
@@ -936,6 +735,12 @@ def faulty_layer_uploads(
     """
     if not faults:
         raise UsageError("faulty_layer_uploads needs at least one fault")
+    others = set(faults) - set(LAYER_UPLOAD_FAULTS)
+    if others:
+        raise UsageError(
+            f"faulty_layer_uploads puts in the faults of LAYER_UPLOAD_FAULTS only, not "
+            f"{sorted(map(repr, others))}"
+        )
 
     @st.composite
     def uploads(draw: st.DrawFn) -> LayerUpload:
@@ -948,7 +753,7 @@ def faulty_layer_uploads(
                 kinds = [fault for fault in faults if _applicable(fault, at)]
                 if kinds:
                     fault = draw(st.sampled_from(kinds))
-                    steps.append(PartStep(fault, _FAULT_MAKERS[fault](draw, at)))
+                    steps.append(PartStep(fault, _faulty_part(draw, fault, at)))
             if index < len(valid):
                 steps.append(valid[index])
                 latest = valid[index].request

@@ -27,6 +27,7 @@ from ecr_upload_model import (
 from ecr_upload_model import errors as errors_module
 from ecr_upload_model.errors import AWS_COMMON_ERRORS_BY_CODE, ERRORS_BY_CODE, UnmodelledError
 from ecr_upload_model.limits import MAX_LONG
+from ecr_upload_model.planning import read_error_body
 from ecr_upload_model.strategies import registry_ids, repository_names, upload_ids
 
 ERROR_CLASSES = sorted(ERRORS_BY_CODE.values(), key=lambda error: error.code)
@@ -186,12 +187,19 @@ def errors() -> st.SearchStrategy[EcrError]:
 
 @given(errors())
 def test_error_reads_back_from_its_wire_form_and_survives_pickling(error: EcrError) -> None:
-    again = EcrError.from_wire(error.to_wire())
+    again = read_error_body(error.to_wire())
     assert type(again) is type(error)
     assert again == error
     assert again.to_wire() == error.to_wire()
     # Servers of several processes send errors between them: the members come along.
     assert pickle.loads(pickle.dumps(error)) == error
+
+
+@given(errors())
+def test_ecr_error_from_wire_is_the_clients_reading_under_its_older_name(error: EcrError) -> None:
+    assert EcrError.from_wire(error.to_wire()) == read_error_body(error.to_wire()) == error
+    with pytest.raises(SerializationException):
+        EcrError.from_wire([])
 
 
 @pytest.mark.parametrize(
@@ -204,18 +212,18 @@ def test_error_reads_back_from_its_wire_form_and_survives_pickling(error: EcrErr
     ],
 )
 def test_error_code_is_read_as_botocore_reads_it(wire_type: str) -> None:
-    error = EcrError.from_wire({"__type": wire_type, "message": "gone"})
+    error = read_error_body({"__type": wire_type, "message": "gone"})
     assert error == UploadNotFoundException("gone")
 
 
 def test_error_body_may_spell_message_with_a_capital() -> None:
-    assert EcrError.from_wire({"__type": "ServerException", "Message": "down"}) == ServerException(
+    assert read_error_body({"__type": "ServerException", "Message": "down"}) == ServerException(
         "down"
     )
 
 
 def test_error_body_without_a_message_gets_the_default_message() -> None:
-    assert EcrError.from_wire({"__type": "EmptyUploadException"}) == EmptyUploadException()
+    assert read_error_body({"__type": "EmptyUploadException"}) == EmptyUploadException()
 
 
 @pytest.mark.parametrize(
@@ -235,12 +243,12 @@ def test_error_body_without_a_message_gets_the_default_message() -> None:
 )
 def test_malformed_error_body_is_a_serialization_exception(body: dict[str, object]) -> None:
     with pytest.raises(SerializationException):
-        EcrError.from_wire(body)
+        read_error_body(body)
 
 
 def test_error_body_names_a_repository_by_either_grammar() -> None:
     body = {"__type": "InvalidLayerPartException", "message": "?", "repositoryName": "a__b"}
-    error = EcrError.from_wire(body)
+    error = read_error_body(body)
     assert isinstance(error, InvalidLayerPartException)
     assert str(error.repository_name) == "a__b"
 
@@ -248,7 +256,7 @@ def test_error_body_names_a_repository_by_either_grammar() -> None:
 @pytest.mark.parametrize("body", [[], "UploadNotFoundException", None, 400])
 def test_error_body_that_is_not_an_object_is_a_serialization_exception(body: object) -> None:
     with pytest.raises(SerializationException):
-        EcrError.from_wire(body)
+        read_error_body(body)
 
 
 JSON = st.recursive(
@@ -277,7 +285,7 @@ JSON = st.recursive(
 )
 def test_any_json_error_body_reads_as_an_error_or_raises_a_typed_one(body: object) -> None:
     try:
-        error = EcrError.from_wire(body)
+        error = read_error_body(body)
     except EcrError:
         return
     assert isinstance(error, EcrError)

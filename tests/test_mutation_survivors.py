@@ -13,7 +13,7 @@ from typing import Any
 
 import attrs
 import pytest
-from test_session import OTHER_UPLOAD, REGISTRY, SMALL, completion, holding, new_session
+from test_session import OTHER_UPLOAD, REGISTRY, SMALL, completion, holding
 
 from ecr_upload_model import (
     BatchCheckLayerAvailabilityResponse,
@@ -44,6 +44,7 @@ from ecr_upload_model import (
 from ecr_upload_model._shapes import Long, Text, enum_text, member, read, write
 from ecr_upload_model.limits import API_MAX_PART_BYTES, MAX_LONG
 from ecr_upload_model.operations import REPOSITORY_NAME
+from ecr_upload_model.planning import read_error_body
 from ecr_upload_model.registry import sequential_upload_ids
 from ecr_upload_model.session import MAX_PART_COUNT, _instance_of
 from ecr_upload_model.wire import TARGET_PREFIX, handle, parse_body
@@ -229,20 +230,21 @@ def test_the_repository_name_shape_judges_by_the_grammar_it_is_given() -> None:
         ({"__type": 1, "message": "m"}, "error body has no string __type and message"),
         (
             {"__type": "InvalidLayerPartException", "lastValidByteReceived": -1},
-            "lastValidByteReceived is not a PartSize",
+            "error body member: Invalid parameter at 'lastValidByteReceived' failed to satisfy "
+            "constraint: 'must be greater than or equal to 0'",
         ),
     ],
 )
 def test_malformed_error_body_is_refused_saying_what_is_wrong(body: object, message: str) -> None:
     with pytest.raises(SerializationException) as refused:
-        EcrError.from_wire(body)
+        read_error_body(body)
     assert refused.value.message == message
 
 
 def test_error_body_members_of_the_wrong_type_are_dropped_and_the_largest_long_kept() -> None:
-    kms = EcrError.from_wire({"__type": "KmsException", "message": "m", "kmsError": 5})
+    kms = read_error_body({"__type": "KmsException", "message": "m", "kmsError": 5})
     assert kms.to_wire() == {"__type": "KmsException", "message": "m"}
-    part = EcrError.from_wire(
+    part = read_error_body(
         {
             "__type": "InvalidLayerPartException",
             "message": "m",
@@ -427,17 +429,7 @@ UNREACHABLE = "no upload reaches this session: the rule '{}' fails for {}"
     [
         (
             SMALL,
-            {"part_count": -1},
-            UNREACHABLE.format("counts are not negative", "-1 parts, 0 bytes, the latest of 0"),
-        ),
-        (
-            SMALL,
-            {"last_byte_received": 0, "part_count": 1, "latest_part_size": -1},
-            UNREACHABLE.format("counts are not negative", "1 parts, 1 bytes, the latest of -1"),
-        ),
-        (
-            SMALL,
-            {"last_byte_received": 4},
+            {"lastByteReceived": 4},
             UNREACHABLE.format(
                 "an upload without parts holds nothing and is not completed",
                 "0 parts, 5 bytes, the latest of 0",
@@ -445,7 +437,7 @@ UNREACHABLE = "no upload reaches this session: the rule '{}' fails for {}"
         ),
         (
             SMALL,
-            {"last_byte_received": 0, "part_count": 1},
+            {"lastByteReceived": 0, "partCount": 1},
             UNREACHABLE.format(
                 "the latest part fits the limits", "1 parts, 1 bytes, the latest of 0"
             ),
@@ -453,14 +445,14 @@ UNREACHABLE = "no upload reaches this session: the rule '{}' fails for {}"
         (
             # One part, larger than what the upload holds.
             SMALL,
-            {"last_byte_received": 2, "part_count": 1, "latest_part_size": 5},
+            {"lastByteReceived": 2, "partCount": 1, "latestPartSize": 5},
             UNREACHABLE.format(
                 "earlier parts hold enough bytes", "1 parts, 3 bytes, the latest of 5"
             ),
         ),
         (
             SMALL,
-            {"last_byte_received": 17, "part_count": 2, "latest_part_size": 1},
+            {"lastByteReceived": 17, "partCount": 2, "latestPartSize": 1},
             UNREACHABLE.format(
                 "earlier parts fit the limits", "2 parts, 18 bytes, the latest of 1"
             ),
@@ -468,10 +460,10 @@ UNREACHABLE = "no upload reaches this session: the rule '{}' fails for {}"
         (
             SMALL,
             {
-                "last_byte_received": 4,
-                "part_count": 1,
-                "latest_part_size": 5,
-                "has_small_part_before_latest": True,
+                "lastByteReceived": 4,
+                "partCount": 1,
+                "latestPartSize": 5,
+                "hasSmallPartBeforeLatest": True,
             },
             UNREACHABLE.format(
                 "a small part before the latest needs two parts",
@@ -481,11 +473,11 @@ UNREACHABLE = "no upload reaches this session: the rule '{}' fails for {}"
         (
             SMALL,
             {
-                "last_byte_received": 1,
-                "part_count": 2,
-                "latest_part_size": 1,
-                "has_small_part_before_latest": True,
-                "layer_digest": LayerDigest(DIGEST),
+                "lastByteReceived": 1,
+                "partCount": 2,
+                "latestPartSize": 1,
+                "hasSmallPartBeforeLatest": True,
+                "layerDigest": DIGEST,
             },
             UNREACHABLE.format(
                 "a completed upload has no small part before its last",
@@ -494,22 +486,24 @@ UNREACHABLE = "no upload reaches this session: the rule '{}' fails for {}"
         ),
         (
             attrs.evolve(SMALL, max_parts=1),
-            {"last_byte_received": 4, "part_count": 2, "latest_part_size": 1},
+            {"lastByteReceived": 4, "partCount": 2, "latestPartSize": 1},
             UNREACHABLE.format("the parts fit the quota", "2 parts, 5 bytes, the latest of 1"),
         ),
         (
             attrs.evolve(SMALL, max_layer_bytes=2),
-            {"last_byte_received": 2, "part_count": 1, "latest_part_size": 3},
+            {"lastByteReceived": 2, "partCount": 1, "latestPartSize": 3},
             UNREACHABLE.format("the layer fits the quota", "1 parts, 3 bytes, the latest of 3"),
         ),
     ],
 )
-def test_session_no_upload_reaches_is_refused_naming_the_rule_it_breaks(
+def test_snapshot_no_upload_reaches_is_refused_naming_the_rule_it_breaks(
     limits: Limits, progress: dict[str, Any], message: str
 ) -> None:
-    with pytest.raises(UsageError) as refused:
-        attrs.evolve(new_session(limits), **progress)
-    assert str(refused.value) == message
+    revision = progress.get("partCount", 0) + ("layerDigest" in progress)
+    snapshot = fresh_snapshot(limits=attrs.asdict(limits), revision=revision, **progress)
+    with pytest.raises(InvalidSnapshotError) as refused:
+        UploadSession.from_snapshot(snapshot)
+    assert str(refused.value) == f"not a session snapshot: {message}"
 
 
 @pytest.mark.parametrize(
@@ -690,7 +684,7 @@ def test_snapshot_of_the_most_parts_a_session_counts_is_read_back() -> None:
 
 def test_error_body_with_a_member_of_a_bad_form_is_refused_naming_it() -> None:
     with pytest.raises(SerializationException) as refused:
-        EcrError.from_wire(
+        read_error_body(
             {"__type": "InvalidLayerPartException", "message": "m", "registryId": "abc"}
         )
     assert refused.value.message == (

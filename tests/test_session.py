@@ -29,6 +29,7 @@ from ecr_upload_model import (
     RegistryId,
     RepositoryGrammar,
     RepositoryName,
+    SessionPhase,
     UploadId,
     UploadLayerPartRequest,
     UploadNotFoundException,
@@ -336,7 +337,9 @@ def test_valid_parts_are_accepted_and_every_fault_refused_as_the_table_says(
             session, response = session.upload_part(step.request)
             assert response.last_byte_received == step.request.part_last_byte
             continue
-        with pytest.raises(step.fault.error) as refusal:
+        error = step.fault.error
+        assert error is not None  # every fault of a layer's parts is refused
+        with pytest.raises(error) as refusal:
             session.upload_part(step.request)
         assert session == before
         if isinstance(refusal.value, InvalidLayerPartException):
@@ -694,24 +697,58 @@ def test_inconsistent_snapshot_is_refused(changes: dict[str, object]) -> None:
         UploadSession.from_snapshot(snapshot_of(HELD, **changes))
 
 
+def test_progress_is_not_an_argument_of_the_constructor() -> None:
+    # One way to start a session: its ids. The progress comes from transitions only.
+    with pytest.raises(TypeError, match="part_count"):
+        UploadSession(
+            registry_id=REGISTRY,
+            repository_name=NAME,
+            upload_id=UPLOAD,
+            part_count=1,  # type: ignore[call-arg]
+        )
+    with pytest.raises(TypeError, match="last_byte_received"):
+        attrs.evolve(new_session(), last_byte_received=3)  # type: ignore[call-arg]
+
+
+def test_phase_follows_the_accepted_transitions_only() -> None:
+    session = new_session()
+    assert session.phase is SessionPhase.EMPTY
+    with pytest.raises(EmptyUploadException):
+        session.complete(completion(sha256(b"")), sha256(b""))
+    assert session.phase is SessionPhase.EMPTY
+    session = holding(b"abcd")
+    assert session.phase is SessionPhase.RECEIVING
+    refused(session, part(9, b"x"))
+    assert session.phase is SessionPhase.RECEIVING
+    session, _ = session.complete(completion(sha256(b"abcd")), sha256(b"abcd"))
+    assert session.phase is SessionPhase.COMPLETED
+
+
 @pytest.mark.parametrize(
-    "progress",
+    "changes",
     [
-        {"part_count": 1},  # a part, but no bytes
+        {"partCount": 1, "revision": 1},  # a part, but no bytes
         # one part cannot have a small part before it
         {
-            "last_byte_received": 5,
-            "part_count": 1,
-            "latest_part_size": 6,
-            "has_small_part_before_latest": True,
+            "lastByteReceived": 5,
+            "partCount": 1,
+            "latestPartSize": 6,
+            "hasSmallPartBeforeLatest": True,
+            "revision": 1,
         },
-        {"last_byte_received": 5, "part_count": 1, "latest_part_size": 5},  # 6 bytes, 5 held
-        {"part_count": -1},
+        {
+            "lastByteReceived": 5,
+            "partCount": 1,
+            "latestPartSize": 5,
+            "revision": 1,
+        },  # 6 bytes, 5 held
     ],
 )
-def test_session_no_transitions_reach_is_refused_when_built(progress: dict[str, Any]) -> None:
-    with pytest.raises(UsageError, match="no upload reaches this session"):
-        attrs.evolve(new_session(), **progress)
+def test_snapshot_of_a_session_no_transitions_reach_is_refused_saying_so(
+    changes: dict[str, object],
+) -> None:
+    with pytest.raises(InvalidSnapshotError, match="no upload reaches this session"):
+        UploadSession.from_snapshot(snapshot_of(new_session(), **changes))
 
 
 JSON = st.recursive(
@@ -809,11 +846,14 @@ def test_every_successor_of_an_accepted_snapshot_is_written_and_read_back(
 
 def test_a_session_of_the_most_parts_it_counts_refuses_another_and_still_completes() -> None:
     limits = Limits(min_part_bytes=1, part_size=1)
-    session = attrs.evolve(
-        new_session(limits=limits),
-        last_byte_received=MAX_PART_COUNT - 1,
-        part_count=MAX_PART_COUNT,
-        latest_part_size=1,
+    session = UploadSession.from_snapshot(
+        snapshot_of(
+            new_session(limits=limits),
+            lastByteReceived=MAX_PART_COUNT - 1,
+            partCount=MAX_PART_COUNT,
+            latestPartSize=1,
+            revision=MAX_PART_COUNT,
+        )
     )
     with pytest.raises(LimitExceededException, match=f"already holds {MAX_PART_COUNT} parts"):
         session.upload_part(part(MAX_PART_COUNT, b"x"))

@@ -24,6 +24,7 @@ from ecr_upload_model import (
     Limits,
     RegistryId,
     RepositoryName,
+    SessionPhase,
     UploadId,
     UploadLayerPartRequest,
     UploadNotFoundException,
@@ -269,10 +270,21 @@ class UploadSessionMachine(RuleBasedStateMachine):
     @invariant()
     def counts_the_parts_the_model_accepted(self) -> None:
         assert self.session.part_count == len(self.part_sizes)
-        assert self.session.latest_part_size == (self.part_sizes[-1] if self.part_sizes else 0)
-        assert self.session.has_small_part_before_latest == any(
+        # The progress the completion judges is private; a snapshot shows it.
+        snapshot = self.session.to_snapshot()
+        assert snapshot["latestPartSize"] == (self.part_sizes[-1] if self.part_sizes else 0)
+        assert snapshot["hasSmallPartBeforeLatest"] == any(
             size < LIMITS.min_part_bytes for size in self.part_sizes[:-1]
         )
+
+    @invariant()
+    def is_in_the_phase_of_the_model(self) -> None:
+        if self.completed:
+            assert self.session.phase is SessionPhase.COMPLETED
+        elif self.part_sizes:
+            assert self.session.phase is SessionPhase.RECEIVING
+        else:
+            assert self.session.phase is SessionPhase.EMPTY
 
     @invariant()
     def is_completed_when_the_model_is(self) -> None:

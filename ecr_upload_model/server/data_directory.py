@@ -35,6 +35,8 @@ from ..identifiers import UploadId
 if TYPE_CHECKING:
     from hashlib import _Hash
 
+__all__ = ["READ_CHUNK_BYTES", "DataDirectory", "RunningDigests"]
+
 #: Bytes read at a time when a digest is computed again from the part files.
 READ_CHUNK_BYTES: Final = 1 << 20
 
