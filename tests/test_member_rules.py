@@ -61,7 +61,12 @@ def outcome(action: Any) -> object:
 
 def built(shape: Shape, value: object) -> object:
     """What building a value in Python gives: the value, or the error."""
-    return outcome(lambda: shape.validate(value, "m") or value)
+
+    def build() -> object:
+        shape.validate(value, "m")
+        return value
+
+    return outcome(build)
 
 
 # ---------------------------------------------------------------------------------------
