@@ -73,6 +73,12 @@ def _missing(member: str) -> InvalidParameterException:
     return InvalidParameterException.constraint(member, "must not be null")
 
 
+def _check_instance(value: object, type_: type, member: str) -> None:
+    """Refuses a value built in Python that is not of the member's type."""
+    if not isinstance(value, type_):
+        raise InvalidParameterException.constraint(member, f"must be a {type_.__name__}")
+
+
 class Shape(Protocol):
     """One member's shape; ``member`` is its wire name, for messages."""
 
@@ -121,8 +127,7 @@ class Text:
         return self.text(value)
 
     def validate(self, value: object, member: str) -> None:
-        if not isinstance(value, self.type_):
-            raise InvalidParameterException.constraint(member, f"must be a {self.type_.__name__}")
+        _check_instance(value, self.type_, member)
         self.read(self.text(value), member)  # a value is valid if its text is
 
     def for_grammar(self, grammar: RepositoryGrammar) -> Shape:
@@ -164,9 +169,7 @@ class Identifier(Generic[IdentifierT]):
         return str(value)
 
     def validate(self, value: object, member: str) -> None:
-        # An identifier that exists is valid: its class checked it.
-        if not isinstance(value, self.type_):
-            raise InvalidParameterException.constraint(member, f"must be a {self.type_.__name__}")
+        _check_instance(value, self.type_, member)  # it exists: its class checked it
 
     def for_grammar(self, grammar: RepositoryGrammar) -> Shape:
         return self if self.rule is not None else Identifier(self.type_, grammar.value)
@@ -388,9 +391,7 @@ class Structure:
         return write(value)
 
     def validate(self, value: object, member: str) -> None:
-        # A structure that exists is valid: its own fields were checked.
-        if not isinstance(value, self.type_):
-            raise InvalidParameterException.constraint(member, f"must be a {self.type_.__name__}")
+        _check_instance(value, self.type_, member)  # it exists: its fields were checked
 
     def for_grammar(self, grammar: RepositoryGrammar) -> Shape:
         return attrs.evolve(self, grammar=grammar)
