@@ -242,38 +242,42 @@ def test_a_nested_structures_wrong_json_type_answers_before_any_constraint() -> 
 # The repository grammar, bound once per reader, reaches every nested name
 
 
-@attrs.frozen(kw_only=True)
-class _Named:
-    name: RepositoryName = attrs.field(
-        validator=validate_member, metadata=member("name", Identifier(RepositoryName, None))
-    )
+def holder_class() -> type[Any]:
+    """A class of names, in a list and in a nested structure, made anew: its readers are
+    made by the test that reads it (so mutation testing judges how they are made)."""
 
+    @attrs.frozen(kw_only=True)
+    class Named:
+        name: RepositoryName = attrs.field(
+            validator=validate_member, metadata=member("name", Identifier(RepositoryName, None))
+        )
 
-@attrs.frozen(kw_only=True)
-class _Holder:
-    """A class made here: its readers are made by the tests that read it."""
+    @attrs.frozen(kw_only=True)
+    class Holder:
+        names: tuple[RepositoryName, ...] = attrs.field(
+            validator=validate_member,
+            metadata=member("names", List(Identifier(RepositoryName, None), 1, 2)),
+        )
+        nested: Named | None = attrs.field(
+            default=None,
+            validator=validate_member,
+            metadata=member("nested", Structure(Named), required=False),
+        )
 
-    names: tuple[RepositoryName, ...] = attrs.field(
-        validator=validate_member,
-        metadata=member("names", List(Identifier(RepositoryName, None), 1, 2)),
-    )
-    nested: _Named | None = attrs.field(
-        default=None,
-        validator=validate_member,
-        metadata=member("nested", Structure(_Named), required=False),
-    )
+    return Holder
 
 
 def test_the_grammar_a_reader_is_given_reaches_lists_and_nested_structures() -> None:
+    holder = holder_class()
     obj = {"names": ["a__b"], "nested": {"name": "c--d"}}
-    held = read(_Holder, obj, RepositoryGrammar.OCI)
+    held = read(holder, obj, RepositoryGrammar.OCI)
     assert str(held.names[0]) == "a__b"
     assert held.nested is not None
     assert str(held.nested.name) == "c--d"
     for seed in ({"names": ["a__b"]}, {"names": ["ab"], "nested": {"name": "c--d"}}):
         with pytest.raises(InvalidParameterException, match="regular expression"):
-            read(_Holder, seed)
-    assert read(_Holder, {"names": ["ab"], "nested": None}).nested is None
+            read(holder, seed)
+    assert read(holder, {"names": ["ab"], "nested": None}).nested is None
 
 
 # ---------------------------------------------------------------------------------------

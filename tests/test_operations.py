@@ -351,24 +351,30 @@ def test_a_name_kept_by_the_oci_reader_is_refused_by_the_seed_reader() -> None:
     assert isinstance(error, InvalidParameterException)
 
 
-@attrs.frozen(kw_only=True)
-class _Identifiers:
-    """A class of fresh identifier shapes, whose readers have kept nothing yet."""
+def identifiers_class() -> type[Any]:
+    """A class of identifier shapes made anew, whose readers have kept nothing yet."""
 
-    name: RepositoryName = attrs.field(
-        metadata=_shapes.member("name", _shapes.Identifier(RepositoryName, None))
-    )
-    upload_id: UploadId = attrs.field(
-        metadata=_shapes.member("uploadId", _shapes.Identifier(UploadId, identifiers.UPLOAD_ID))
-    )
-    digest: LayerDigest = attrs.field(
-        metadata=_shapes.member("digest", _shapes.Identifier(LayerDigest, identifiers.LAYER_DIGEST))
-    )
+    @attrs.frozen(kw_only=True)
+    class Identifiers:
+        name: RepositoryName = attrs.field(
+            metadata=_shapes.member("name", _shapes.Identifier(RepositoryName, None))
+        )
+        upload_id: UploadId = attrs.field(
+            metadata=_shapes.member("uploadId", _shapes.Identifier(UploadId, identifiers.UPLOAD_ID))
+        )
+        digest: LayerDigest = attrs.field(
+            metadata=_shapes.member(
+                "digest", _shapes.Identifier(LayerDigest, identifiers.LAYER_DIGEST)
+            )
+        )
+
+    return Identifiers
 
 
 def test_an_identifier_read_again_is_the_one_kept_until_max_kept_identifiers_more() -> None:
     """Readers keep the identifiers they make (equal texts give one value), at most
     MAX_KEPT_IDENTIFIERS of each shape, and none longer than a repository name may be."""
+    cls = identifiers_class()
 
     def read(index: int) -> list[object]:
         digest = f"sha256:{index:0{MAX_KEPT_IDENTIFIER_LENGTH - 7}x}"  # 256 characters
@@ -377,7 +383,7 @@ def test_an_identifier_read_again_is_the_one_kept_until_max_kept_identifiers_mor
             "uploadId": f"{index:08x}-0000-4000-8000-000000000000",
             "digest": digest,
         }
-        value = _shapes.read(_Identifiers, obj)
+        value = _shapes.read(cls, obj)
         return [value.name, value.upload_id, value.digest]
 
     first = read(0)
@@ -391,7 +397,7 @@ def test_an_identifier_read_again_is_the_one_kept_until_max_kept_identifiers_mor
     assert all(a is not b for a, b in zip(again, first, strict=True))
 
     longer = {"name": "ab", "uploadId": UPLOAD, "digest": "sha256:" + "a" * 250}
-    twice = [_shapes.read(_Identifiers, longer).digest for _ in range(2)]
+    twice = [_shapes.read(cls, longer).digest for _ in range(2)]
     assert twice[0] == twice[1]
     assert twice[0] is not twice[1]  # longer than 256 characters: never kept
 
