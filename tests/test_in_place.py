@@ -10,7 +10,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from ecr_upload_model import EcrError, SerializationException, UploadLayerPartRequest
-from ecr_upload_model._in_place import parse_in_place
+from ecr_upload_model._in_place import WINDOW_BYTES, parse_in_place
 from ecr_upload_model.operations import CompleteLayerUploadRequest
 from ecr_upload_model.wire import TARGET_PREFIX, decode_request, parse_body
 
@@ -155,3 +155,14 @@ def test_every_spelling_of_a_valid_body_reads_as_the_whole_parse_reads_it(
     body = b"{" + (blob + b",\n " + members if blob_first else members + b" , " + blob) + b"}"
     assert through_the_wire(body) == whole_parse(body)
     assert not isinstance(through_the_wire(body), EcrError) or escapes, body
+
+
+def test_an_error_at_the_first_character_of_a_later_window_is_placed_as_in_the_whole_body() -> None:
+    """A blob's text is read a window at a time: an error that opens a window after the
+    first is counted from the start of the body, not of its window."""
+    text = "A" * WINDOW_BYTES + "\x01" + "AAA"
+    body = request_body(text).replace(b"\\u0001", b"\x01")
+    refused = through_the_wire(body)
+    assert isinstance(refused, SerializationException)
+    assert refused == whole_parse(body)
+    assert f"at character {body.index(bytes([1]))}" in refused.message

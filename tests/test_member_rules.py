@@ -206,6 +206,11 @@ def test_a_list_item_of_the_wrong_json_type_answers_before_an_earlier_items_cons
         SerializationException, match="NUMBER_VALUE can not be converted to a String"
     ):
         CompleteLayerUploadRequest.from_wire(body)
+    body["layerDigests"] = ["nope", 5]  # the very next item
+    with pytest.raises(
+        SerializationException, match="NUMBER_VALUE can not be converted to a String"
+    ):
+        CompleteLayerUploadRequest.from_wire(body)
     body["layerDigests"] = ["nope", DIGEST, "also not"]
     with pytest.raises(InvalidParameterException, match="regular expression"):
         CompleteLayerUploadRequest.from_wire(body)

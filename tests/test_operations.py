@@ -329,11 +329,12 @@ def test_every_edge_of_every_member_answers_in_ecrs_order(
 
 
 def test_a_traceback_through_a_reader_shows_its_lines() -> None:
+    cls = identifiers_class()  # its reader is made here
     with pytest.raises(InvalidParameterException) as refused:
-        UploadLayerPartRequest.from_wire({})
+        _shapes.read(cls, {}, RepositoryGrammar.OCI)
     shown = "".join(traceback.format_exception(refused.value))
-    assert "<ecr_upload_model reader of UploadLayerPartRequest, SEED grammar>" in shown
-    assert "raise _missing(_wire1)" in shown
+    assert f"<ecr_upload_model reader of {cls.__qualname__}, OCI grammar>" in shown
+    assert "raise _missing(_wire0)" in shown
 
 
 def test_a_kept_identifier_is_still_refused_as_another_json_type() -> None:
