@@ -255,5 +255,6 @@ def parse_in_place(
     obj = _strict_json.loads(text, cut)
     # The walk found the member at the top level, and a key twice is refused: it is the cut.
     assert type(obj) is dict
-    assert obj.pop(member) == ""
+    cut_text = obj.pop(member)
+    assert cut_text == ""
     return obj, DecodedBlob(scanned.data, scanned.text_length)
