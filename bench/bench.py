@@ -261,7 +261,7 @@ def botocore_candidate() -> Callable[[dict[str, Any]], object]:
 
 def unseen_identifiers(count: int) -> list[dict[str, object]]:
     """``count`` requests like REQUEST_1KIB, no two with the same registry id, repository
-    name or upload id: more than a generated reader keeps, so none is read twice in a row
+    name or upload id: more than a reader keeps, so none is read twice in a row
     of ``count``."""
     return [
         {

@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterator
 from typing import Final, NamedTuple
 
 from . import _shapes, _strict_json
+from ._shapes import DecodedBlob
 from ._strict_json import Cut
 from .errors import SerializationException
 from .limits import BODY_SLACK_BYTES
@@ -207,10 +208,11 @@ def _first_bad_byte(view: memoryview, start: int) -> int | None:
 
 def parse_in_place(
     view: memoryview, request_type: type, too_large: SerializationException
-) -> object | None:
-    """The strict JSON value of a body with the blob member decoded, or ``None`` when its
-    top level cannot be walked to a blob string (then the whole parse answers, and
-    ``too_large`` if the body is too large for it)."""
+) -> tuple[dict[str, object], DecodedBlob] | None:
+    """The strict JSON object of a body without its blob member, and the blob member as
+    read from the body; or ``None`` when the body's top level cannot be walked to a blob
+    string (then the whole parse answers, and ``too_large`` if the body is too large for
+    it)."""
     blob = _shapes.blob_member(request_type)
     if blob is None:
         return None
@@ -253,6 +255,6 @@ def parse_in_place(
     obj = _strict_json.loads(text, cut)
     # The walk found the member at the top level, and a key twice is refused: it is the cut.
     assert type(obj) is dict
-    assert obj[member] == ""
-    obj[member] = _shapes.DecodedInPlace(scanned.data, scanned.text_length)
-    return obj
+    cut_text = obj.pop(member)
+    assert cut_text == ""
+    return obj, DecodedBlob(scanned.data, scanned.text_length)

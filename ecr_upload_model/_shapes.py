@@ -1,43 +1,40 @@
-"""The API model's member shapes: how one member is read from, checked against and
-written to a JSON object. Requests and responses declare their members as attrs fields
-carrying a :class:`Shape`; :func:`read` and :func:`write` walk those fields, so every
-operation is read by this one mechanism.
+"""The API model's member shapes: each member rule written once, read by every path.
 
-Reading has two passes, in the order ECR answers (reference sheet, section 7): first
-the JSON type of every member (SerializationException), then the constraints of every
-member in the shape's member order (InvalidParameterException).
-
-A server reads every request, so :func:`read` runs a reader generated once per class
-from the same shapes (as attrs generates ``__init__``): straight-line code that builds
-the value of an object every member of which is valid, and hands any other object to
-the member-by-member reader, which finds the error ECR would answer.
+Requests and responses declare their members as attrs fields carrying a :class:`Shape`
+(:func:`member`). A shape's ``read`` is the one definition of its member's rules: the
+JSON type first (SerializationException), then the constraints
+(InvalidParameterException), in the order ECR answers them. :func:`read` (``from_wire``)
+runs it for each member of a JSON object, and again on the members after a refused one
+(a wrong JSON type anywhere answers before any constraint); ``validate`` (a field's attrs
+validator) holds values built in Python to the same rules. The rules are public
+attributes (``Long.minimum``, ``Blob.maximum``, ``List.min_items``, ``Text.max_length``,
+``Identifier.rule``, and :func:`members` of a class) for whatever else needs them.
 """
 
 from __future__ import annotations
 
 import binascii
+import contextlib
 import datetime
 import enum
 import itertools
 import linecache
 import math
 import sys
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Final, Generic, NamedTuple, Protocol, TypeVar
 
 import attrs
 
-from .errors import EcrError, InvalidParameterException, SerializationException
+from .errors import InvalidParameterException, SerializationException, UsageError
 from .identifiers import IdentifierT, RepositoryGrammar, TextRule
-from .limits import MAX_LONG
+from .limits import MAX_LONG, MIN_LONG, base64_length
 
-MIN_LONG: Final = -(2**63)
-
-#: How many identifiers of one member a generated reader keeps (equal texts give one
-#: shared value): enough for a busy server's uploads. The package's own choice, not ECR's.
+#: How many identifiers of one shape a reader keeps (equal texts give one shared value):
+#: enough for a busy server's uploads. The package's own choice, not ECR's.
 MAX_KEPT_IDENTIFIERS: Final = 1024
 #: Only identifiers this short are kept: a repository name's maximum, which holds a sha512
-#: digest (135 characters); so what is kept is at most 256 KiB of text per member.
+#: digest (135 characters); so what is kept is at most 256 KiB of text per shape.
 MAX_KEPT_IDENTIFIER_LENGTH: Final = 256
 
 T = TypeVar("T")
@@ -66,160 +63,128 @@ def _not_convertible(raw: object, target: str) -> SerializationException:
     return SerializationException(f"{_token(raw)} can not be converted to a {target}")
 
 
+def _longer_than(member: str, maximum: int) -> InvalidParameterException:
+    return InvalidParameterException.constraint(
+        member, f"must have length less than or equal to {maximum}"
+    )
+
+
+def _missing(member: str) -> InvalidParameterException:
+    """A required member absent, or given as JSON ``null``."""
+    return InvalidParameterException.constraint(member, "must not be null")
+
+
+def _check_instance(value: object, type_: type, member: str) -> None:
+    """Refuses a value built in Python that is not of the member's type."""
+    if not isinstance(value, type_):
+        raise InvalidParameterException.constraint(member, f"must be a {type_.__name__}")
+
+
 class Shape(Protocol):
     """One member's shape; ``member`` is its wire name, for messages."""
 
-    def decode(self, raw: object, member: str) -> object:
-        """The member's JSON value in its Python form, or SerializationException."""
-
-    def check(self, decoded: Any, member: str, grammar: RepositoryGrammar) -> object:
-        """The typed value of a decoded member, or InvalidParameterException."""
+    def read(self, raw: object, member: str) -> object:
+        """The typed value of the member's JSON value (never ``None``): its JSON type is
+        judged first, anywhere within it (SerializationException), then its constraints
+        (InvalidParameterException)."""
 
     def encode(self, value: Any) -> object:
         """The JSON value of a typed member."""
 
     def validate(self, value: object, member: str) -> None:
-        """Refuses a typed value built in Python that breaks the shape."""
+        """Refuses a typed value built in Python that breaks the shape's rules."""
 
-    def accept(self, raw: str, value: str, member: str, source: Source) -> list[str]:
-        """Source lines of a generated reader: they set the variable ``value`` to the
-        typed value of the JSON value in the variable ``raw`` (never ``None``) when the
-        member is valid, and run ``source.refuse`` otherwise."""
-
-
-@attrs.define
-class Source:
-    """What a generated reader's lines refer to: the constants they name, the grammar
-    repository names are read by, and the statement that refuses the fast path."""
-
-    grammar: RepositoryGrammar
-    constants: dict[str, object] = attrs.Factory(dict)
-    #: Hands the whole object to the member-by-member reader, which answers its error.
-    refuse: str = "return _read_member_by_member(_cls, obj, _grammar)"
-    _numbers: Iterator[int] = attrs.Factory(itertools.count)
-
-    def name(self, constant: object) -> str:
-        """A name the generated code can use for ``constant``."""
-        name = self.fresh("c")
-        self.constants[name] = constant
-        return name
-
-    def fresh(self, stem: str) -> str:
-        """A variable name no other line uses."""
-        return f"_{stem}{next(self._numbers)}"
+    def for_grammar(self, grammar: RepositoryGrammar) -> Shape:
+        """The shape as a reader of ``grammar`` reads it: itself, but for repository
+        names (and what holds them)."""
 
 
-def _indent(lines: list[str], spaces: int = 4) -> list[str]:
-    return [" " * spaces + line for line in lines]
-
-
-def _accept_by_reading(
-    shape: Shape, raw: str, value: str, member: str, source: Source
-) -> list[str]:
-    """The lines of a shape with no faster form: its own decode and check."""
-    decode, check = source.name(shape.decode), source.name(shape.check)
-    return [
-        "try:",
-        f"    {value} = {check}({decode}({raw}, {member!r}), {member!r}, _grammar)",
-        f"except {source.name(EcrError)}:",
-        f"    {source.refuse}",
-    ]
-
-
-def _slot_setter(cls: type, field: str) -> Callable[[object, object], None]:
-    """Sets a field of a frozen slotted class (as ``object.__setattr__``, but faster)."""
-    setter: Callable[[object, object], None] = vars(cls)[field].__set__
-    return setter
+def _judge_json_types(reads: Iterable[tuple[Callable[[object, str], object], object, str]]) -> None:
+    """Raises the first SerializationException of these reads (a member's reader, a JSON
+    value, the member's name): the JSON types answer before any constraint."""
+    for read_member, raw, member in reads:
+        with contextlib.suppress(InvalidParameterException):
+            read_member(raw, member)
 
 
 @attrs.frozen
 class Text:
-    """A string member turned into a value by ``build`` (which does the checking)."""
+    """A string member turned into a value by ``build`` (which holds its rule, if any),
+    at most ``max_length`` characters; ``text`` gives a value's string back."""
 
-    build: Callable[[str, str, RepositoryGrammar], object]
+    build: Callable[[str, str], object]
     type_: type
-    #: The text of a value; ``str`` gives an identifier's.
     text: Callable[[Any], str] = str
+    max_length: int | None = None
 
-    def decode(self, raw: object, member: str) -> object:
+    def read(self, raw: object, member: str) -> object:
         if type(raw) is not str:
             raise _not_convertible(raw, "String")
-        return raw
-
-    def check(self, decoded: str, member: str, grammar: RepositoryGrammar) -> object:
-        return self.build(decoded, member, grammar)
+        if self.max_length is not None and len(raw) > self.max_length:
+            raise _longer_than(member, self.max_length)
+        return self.build(raw, member)
 
     def encode(self, value: Any) -> object:
         return self.text(value)
 
     def validate(self, value: object, member: str) -> None:
-        if not isinstance(value, self.type_):
-            raise InvalidParameterException.constraint(member, f"must be a {self.type_.__name__}")
-        if self.type_ is str and isinstance(value, str):
-            # A plain text is its own value: ``build`` holds its rule (a length, say).
-            self.build(value, member, RepositoryGrammar.SEED)
+        _check_instance(value, self.type_, member)
+        self.read(self.text(value), member)  # a value is valid if its text is
 
-    def accept(self, raw: str, value: str, member: str, source: Source) -> list[str]:
-        return _accept_by_reading(self, raw, value, member, source)
+    def for_grammar(self, grammar: RepositoryGrammar) -> Shape:
+        return self
+
+
+def text_itself(text: str, member: str) -> str:
+    """The ``build`` of a string member whose value is its text."""
+    return text
 
 
 @attrs.frozen
 class Identifier(Generic[IdentifierT]):
     """A string member that is an identifier of ``type_``, judged by ``rule`` (``None``:
-    the repository grammar the reader is given)."""
+    the repository grammar the reader is given, the seed's by default).
+
+    Identifiers read are kept (a server reads one registry id, name and upload id in
+    part after part): up to MAX_KEPT_IDENTIFIERS of them, then all are forgotten at once.
+    """
 
     type_: type[IdentifierT]
     rule: TextRule | None
+    _kept: dict[str, IdentifierT] = attrs.field(factory=dict, init=False, repr=False, eq=False)
 
-    def decode(self, raw: object, member: str) -> object:
+    def read(self, raw: object, member: str) -> object:
         if type(raw) is not str:
             raise _not_convertible(raw, "String")
-        return raw
-
-    def check(self, decoded: str, member: str, grammar: RepositoryGrammar) -> object:
-        rule = grammar.value if self.rule is None else self.rule
-        return rule.make(self.type_, decoded, member)
+        value = self._kept.get(raw)
+        if value is None:
+            rule = RepositoryGrammar.SEED.value if self.rule is None else self.rule
+            value = rule.make(self.type_, raw, member)
+            if len(raw) <= MAX_KEPT_IDENTIFIER_LENGTH:
+                if len(self._kept) >= MAX_KEPT_IDENTIFIERS:
+                    self._kept.clear()
+                self._kept[raw] = value
+        return value
 
     def encode(self, value: Any) -> object:
         return str(value)
 
     def validate(self, value: object, member: str) -> None:
-        if not isinstance(value, self.type_):
-            raise InvalidParameterException.constraint(member, f"must be a {self.type_.__name__}")
+        _check_instance(value, self.type_, member)  # it exists: its class checked it
 
-    def accept(self, raw: str, value: str, member: str, source: Source) -> list[str]:
-        # What ``check`` does, inline: the rule's lengths, its pattern, the value. Short
-        # values are kept (a server reads one registry id, name and upload id in part
-        # after part), as many as MAX_KEPT_IDENTIFIERS, then forgotten all at once; only
-        # once the whole request is read (``_keep``): a refused one leaves nothing.
-        rule = source.grammar.value if self.rule is None else self.rule
-        low = "" if rule.min_length is None else f"{rule.min_length} <= "
-        high = "" if rule.max_length is None else f" <= {rule.max_length}"
-        length = f" and {low}len({raw}){high}" if low or high else ""
-        kept: dict[str, IdentifierT] = {}
-        kept_name = source.name(kept)
-        return [
-            f"if type({raw}) is str and ({value} := {kept_name}.get({raw})) is not None:",
-            "    pass",
-            f"elif type({raw}) is str{length} and {source.name(rule.linear.fullmatch)}({raw}):",
-            f"    {value} = _new({source.name(self.type_)})",
-            f"    {source.name(_slot_setter(self.type_, 'value'))}({value}, {raw})",
-            f"    if len({raw}) <= {MAX_KEPT_IDENTIFIER_LENGTH}:",
-            f"        _fresh.append(({kept_name}, {raw}, {value}))",
-            "else:",
-            f"    {source.refuse}",
-        ]
+    def for_grammar(self, grammar: RepositoryGrammar) -> Shape:
+        return self if self.rule is not None else Identifier(self.type_, grammar.value)
 
 
 @attrs.frozen
 class Long:
-    """A ``long``: a JSON integer in the signed 64-bit range, with an optional minimum and
-    maximum (an ``integer`` of the API model with its bounds is read the same way)."""
+    """A ``long``: a JSON integer in the signed 64-bit range, from ``minimum`` to
+    ``maximum`` (``None``: no bound but the range's)."""
 
     minimum: int | None = 0
     maximum: int | None = None
 
-    def decode(self, raw: object, member: str) -> object:
+    def read(self, raw: object, member: str) -> object:
         if type(raw) is not int:
             # A bool is an int in Python but `true` in JSON; a float may be NaN, an
             # infinity or a fraction: all are refused as the wrong JSON type.
@@ -228,18 +193,15 @@ class Long:
             raise _not_convertible(raw, "Long")
         if not MIN_LONG <= raw <= MAX_LONG:
             raise SerializationException("NUMBER_VALUE is out of the range of a Long")
-        return raw
-
-    def check(self, decoded: int, member: str, grammar: RepositoryGrammar) -> object:
-        if self.minimum is not None and decoded < self.minimum:
+        if self.minimum is not None and raw < self.minimum:
             raise InvalidParameterException.constraint(
                 member, f"must be greater than or equal to {self.minimum}"
             )
-        if self.maximum is not None and decoded > self.maximum:
+        if self.maximum is not None and raw > self.maximum:
             raise InvalidParameterException.constraint(
                 member, f"must be less than or equal to {self.maximum}"
             )
-        return decoded
+        return raw
 
     def encode(self, value: Any) -> object:
         return value
@@ -247,35 +209,28 @@ class Long:
     def validate(self, value: object, member: str) -> None:
         if type(value) is not int:
             raise InvalidParameterException.constraint(member, "must be an int")
-        if not MIN_LONG <= value <= MAX_LONG:
-            raise InvalidParameterException.constraint(
-                member, f"must be less than or equal to {MAX_LONG}"
+        try:
+            self.read(value, member)
+        except SerializationException:  # outside the range of a long
+            bound = (
+                f"less than or equal to {MAX_LONG}"
+                if value > 0
+                else f"greater than or equal to {MIN_LONG}"
             )
-        self.check(value, member, RepositoryGrammar.SEED)
+            raise InvalidParameterException.constraint(member, f"must be {bound}") from None
 
-    def accept(self, raw: str, value: str, member: str, source: Source) -> list[str]:
-        # ``type() is int``: a bool is an int in Python but `true` in JSON.
-        low = MIN_LONG if self.minimum is None else max(MIN_LONG, self.minimum)
-        high = MAX_LONG if self.maximum is None else min(MAX_LONG, self.maximum)
-        return [
-            f"if type({raw}) is int and {low} <= {raw} <= {high}:",
-            f"    {value} = {raw}",
-            "else:",
-            f"    {source.refuse}",
-        ]
+    def for_grammar(self, grammar: RepositoryGrammar) -> Shape:
+        return self
 
 
 @attrs.frozen
 class Boolean:
     """A ``boolean``: JSON ``true`` or ``false``."""
 
-    def decode(self, raw: object, member: str) -> object:
+    def read(self, raw: object, member: str) -> object:
         if type(raw) is not bool:
             raise _not_convertible(raw, "Boolean")
         return raw
-
-    def check(self, decoded: bool, member: str, grammar: RepositoryGrammar) -> object:
-        return decoded
 
     def encode(self, value: Any) -> object:
         return value
@@ -284,8 +239,8 @@ class Boolean:
         if type(value) is not bool:
             raise InvalidParameterException.constraint(member, "must be a bool")
 
-    def accept(self, raw: str, value: str, member: str, source: Source) -> list[str]:
-        return _accept_by_reading(self, raw, value, member, source)
+    def for_grammar(self, grammar: RepositoryGrammar) -> Shape:
+        return self
 
 
 @attrs.frozen
@@ -293,7 +248,7 @@ class Timestamp:
     """A ``timestamp``: seconds since the epoch as a JSON number on the wire (AWS JSON
     1.1), an aware :class:`datetime.datetime` in UTC in Python."""
 
-    def decode(self, raw: object, member: str) -> object:
+    def read(self, raw: object, member: str) -> object:
         if type(raw) is int or (type(raw) is float and math.isfinite(raw)):
             try:
                 return datetime.datetime.fromtimestamp(raw, datetime.timezone.utc)
@@ -303,9 +258,6 @@ class Timestamp:
                 ) from None
         raise _not_convertible(raw, "Timestamp")
 
-    def check(self, decoded: datetime.datetime, member: str, grammar: RepositoryGrammar) -> object:
-        return decoded
-
     def encode(self, value: Any) -> object:
         seconds: float = value.timestamp()
         return int(seconds) if seconds.is_integer() else seconds
@@ -314,14 +266,8 @@ class Timestamp:
         if not isinstance(value, datetime.datetime) or value.tzinfo is None:
             raise InvalidParameterException.constraint(member, "must be an aware datetime")
 
-    def accept(self, raw: str, value: str, member: str, source: Source) -> list[str]:
-        return _accept_by_reading(self, raw, value, member, source)
-
-
-class _Oversized(enum.Enum):
-    """Marks a blob whose base64 text alone proves it is over the maximum."""
-
-    BLOB = enum.auto()
+    def for_grammar(self, grammar: RepositoryGrammar) -> Shape:
+        return self
 
 
 if sys.version_info >= (3, 11):
@@ -330,7 +276,7 @@ if sys.version_info >= (3, 11):
         data = binascii.a2b_base64(text, strict_mode=True)
         # Strict mode of 3.11 and 3.12 lets `=` follow a whole last quad ("YWJj=" gives
         # b"abc"; 3.13 refuses it): a strict text is exactly the quads its bytes need.
-        if len(text) != 4 * -(-len(data) // 3):
+        if len(text) != base64_length(len(data)):
             raise binascii.Error("padding after the last quad")
         return data
 
@@ -354,15 +300,18 @@ else:  # pragma: no cover - Python 3.10 has no strict_mode
 
 
 @attrs.frozen
-class DecodedInPlace:
-    """A blob member whose string the wire layer read straight from the request body's
-    bytes (see ``_in_place``), so its text was never copied into a string.
+class DecodedBlob:
+    """A blob member whose base64 text is already decoded: the text's length in
+    characters, and its bytes if the text is strict base64 no longer than the shape
+    allows (else None).
 
-    ``data`` is what :meth:`Blob.decode` makes of a text of ``text_length`` characters
-    that is strict base64 and no longer than the shape allows; ``None`` for another text.
+    The wire layer reads a part's blob straight from the request body's bytes (see
+    ``_in_place``), so its text is never copied into a string, and hands it to
+    :func:`read` beside the JSON object (``blob=``); a blob built in Python is judged as
+    the decoded form of its own text.
     """
 
-    data: bytes | None = attrs.field(
+    data: bytes | memoryview | None = attrs.field(
         repr=lambda data: "None" if data is None else f"<{len(data)} bytes>"
     )
     text_length: int
@@ -378,33 +327,30 @@ class Blob:
 
     @max_text_length.default
     def _max_text_length(self) -> int:
-        return 4 * -(-self.maximum // 3)
+        return base64_length(self.maximum)
 
-    def decode(self, raw: object, member: str) -> object:
-        if isinstance(raw, DecodedInPlace):
-            text, length, data = None, raw.text_length, raw.data
-        elif type(raw) is str:
-            text, length, data = raw, len(raw), None
+    def read(self, raw: object, member: str) -> object:
+        if type(raw) is str:
+            length = len(raw)
+        elif type(raw) is DecodedBlob:
+            length = raw.text_length
         else:
             raise _not_convertible(raw, "Blob")
         if length > self.max_text_length:
-            # Judged from the text before any decoding (reference sheet, section 7).
-            return _Oversized.BLOB
-        try:
-            if text is not None:
-                return _b64decode(text)
-            if data is None:
-                raise ValueError("not strict base64")
-            return data
-        except ValueError:  # binascii.Error, or non-ASCII text
-            raise SerializationException(f"'{member}' is not valid base64") from None
-
-    def check(self, decoded: bytes | _Oversized, member: str, grammar: RepositoryGrammar) -> object:
-        if decoded is _Oversized.BLOB or len(decoded) > self.maximum:
-            raise InvalidParameterException.constraint(
-                member, f"must have length less than or equal to {self.maximum}"
-            )
-        return decoded
+            # Judged from the text before any decoding, as ECR does.
+            raise _longer_than(member, self.maximum)
+        if isinstance(raw, DecodedBlob):
+            data = raw.data
+        else:
+            try:
+                data = _b64decode(raw)
+            except ValueError:  # binascii.Error, or non-ASCII text
+                data = None
+        if data is None:
+            raise SerializationException(f"'{member}' is not valid base64")
+        if len(data) > self.maximum:
+            raise _longer_than(member, self.maximum)
+        return data
 
     def encode(self, value: Any) -> object:
         return binascii.b2a_base64(value, newline=False).decode("ascii")
@@ -412,31 +358,19 @@ class Blob:
     def validate(self, value: object, member: str) -> None:
         if not isinstance(value, (bytes, memoryview)):
             raise InvalidParameterException.constraint(member, "must be bytes or a memoryview")
-        if isinstance(value, memoryview) and not (value.c_contiguous and value.format == "B"):
+        view = memoryview(value)
+        if not (view.c_contiguous and view.format == "B"):
             # Else it could not be written (a strided view) or read back equal (a view of
             # other items than bytes): ``view.cast("B")`` or ``bytes(view)`` gives one.
             raise InvalidParameterException.constraint(
                 member, "must be a contiguous memoryview of bytes"
             )
-        if memoryview(value).nbytes > self.maximum:
-            raise InvalidParameterException.constraint(
-                member, f"must have length less than or equal to {self.maximum}"
-            )
+        # One byte an item, whatever its dimensions; its text is the base64 of its bytes.
+        data = view.cast("B")
+        self.read(DecodedBlob(data, base64_length(len(data))), member)
 
-    def accept(self, raw: str, value: str, member: str, source: Source) -> list[str]:
-        return [
-            f"if type({raw}) is str and len({raw}) <= {self.max_text_length}:",
-            "    try:",
-            f"        {value} = {source.name(_b64decode)}({raw})",
-            "    except ValueError:",
-            f"        {source.refuse}",
-            f"elif type({raw}) is {source.name(DecodedInPlace)} and {raw}.data is not None:",
-            f"    {value} = {raw}.data",
-            "else:",
-            f"    {source.refuse}",
-            f"if len({value}) > {self.maximum}:",
-            f"    {source.refuse}",
-        ]
+    def for_grammar(self, grammar: RepositoryGrammar) -> Shape:
+        return self
 
 
 @attrs.frozen
@@ -447,14 +381,23 @@ class List:
     min_items: int
     max_items: int
 
-    def decode(self, raw: object, member: str) -> object:
+    def read(self, raw: object, member: str) -> object:
         if type(raw) is not list:
             raise _not_convertible(raw, "List")
-        return [self.item.decode(item, member) for item in raw]
-
-    def check(self, decoded: list[object], member: str, grammar: RepositoryGrammar) -> object:
-        self._check_count(len(decoded), member)
-        return tuple(self.item.check(item, member, grammar) for item in decoded)
+        try:
+            self._check_count(len(raw), member)
+        except InvalidParameterException:
+            _judge_json_types((self.item.read, item, member) for item in raw)
+            raise
+        values: list[object] = []
+        try:
+            for item in raw:
+                values.append(self.item.read(item, member))
+        except InvalidParameterException:
+            after = itertools.islice(raw, len(values) + 1, None)
+            _judge_json_types((self.item.read, item, member) for item in after)
+            raise
+        return tuple(values)
 
     def _check_count(self, count: int, member: str) -> None:
         if count < self.min_items:
@@ -462,9 +405,7 @@ class List:
                 member, f"must have length greater than or equal to {self.min_items}"
             )
         if count > self.max_items:
-            raise InvalidParameterException.constraint(
-                member, f"must have length less than or equal to {self.max_items}"
-            )
+            raise _longer_than(member, self.max_items)
 
     def encode(self, value: Any) -> object:
         return [self.item.encode(item) for item in value]
@@ -476,43 +417,32 @@ class List:
         for item in value:
             self.item.validate(item, member)
 
-    def accept(self, raw: str, value: str, member: str, source: Source) -> list[str]:
-        item, item_value = source.fresh("item"), source.fresh("value")
-        return [
-            f"if type({raw}) is list and {self.min_items} <= len({raw}) <= {self.max_items}:",
-            f"    {value} = []",
-            f"    for {item} in {raw}:",
-            *_indent(self.item.accept(item, item_value, member, source), 8),
-            f"        {value}.append({item_value})",
-            f"    {value} = tuple({value})",
-            "else:",
-            f"    {source.refuse}",
-        ]
+    def for_grammar(self, grammar: RepositoryGrammar) -> Shape:
+        item = self.item.for_grammar(grammar)
+        return self if item is self.item else List(item, self.min_items, self.max_items)
 
 
 @attrs.frozen
 class Structure:
-    """A nested structure of a response (a Layer, a LayerFailure): a class with ``read``."""
+    """A nested structure of a response (a Layer, a LayerFailure): a class of members,
+    read by the repository grammar ``grammar``."""
 
     type_: type
+    grammar: RepositoryGrammar = RepositoryGrammar.SEED
 
-    def decode(self, raw: object, member: str) -> object:
+    def read(self, raw: object, member: str) -> object:
         if type(raw) is not dict:
             raise _not_convertible(raw, "Structure")
-        return raw
-
-    def check(self, decoded: dict[str, object], member: str, grammar: RepositoryGrammar) -> object:
-        return read(self.type_, decoded, grammar)
+        return read(self.type_, raw, self.grammar)
 
     def encode(self, value: Any) -> object:
         return write(value)
 
-    def accept(self, raw: str, value: str, member: str, source: Source) -> list[str]:
-        return _accept_by_reading(self, raw, value, member, source)
-
     def validate(self, value: object, member: str) -> None:
-        if not isinstance(value, self.type_):
-            raise InvalidParameterException.constraint(member, f"must be a {self.type_.__name__}")
+        _check_instance(value, self.type_, member)  # it exists: its fields were checked
+
+    def for_grammar(self, grammar: RepositoryGrammar) -> Shape:
+        return attrs.evolve(self, grammar=grammar)
 
 
 # ---------------------------------------------------------------------------------------
@@ -529,26 +459,30 @@ def validate_member(instance: Any, attribute: attrs.Attribute[Any], value: Any) 
     if value is None and not attribute.metadata["required"]:
         return
     if value is None:
-        raise InvalidParameterException.constraint(attribute.metadata["wire"], "must not be null")
+        raise _missing(attribute.metadata["wire"])
     attribute.metadata["shape"].validate(value, attribute.metadata["wire"])
 
 
-class _Member(NamedTuple):
+class Member(NamedTuple):
+    """A member of a request or response class, as its field declares it."""
+
     field: str
     wire: str
     shape: Shape
     required: bool
 
 
-#: Each class's members in field order, read from the attrs metadata once.
-_MEMBERS: dict[type, tuple[_Member, ...]] = {}
+#: Each class's members, read from the attrs metadata once.
+_MEMBERS: dict[type, tuple[Member, ...]] = {}
 
 
-def _members(cls: type) -> tuple[_Member, ...]:
-    members = _MEMBERS.get(cls)
-    if members is None:
-        members = tuple(
-            _Member(
+def members(cls: type) -> tuple[Member, ...]:
+    """The members of ``cls`` in field order: the API model's member order, which decides
+    which violation answers first."""
+    found = _MEMBERS.get(cls)
+    if found is None:
+        found = tuple(
+            Member(
                 field.name,
                 field.metadata["wire"],
                 field.metadata["shape"],
@@ -556,126 +490,125 @@ def _members(cls: type) -> tuple[_Member, ...]:
             )
             for field in attrs.fields(cls)
         )
-        _MEMBERS[cls] = members
-    return members
-
-
-_new = object.__new__
-_set = object.__setattr__
-
-
-def read(cls: type[T], obj: object, grammar: RepositoryGrammar = RepositoryGrammar.SEED) -> T:
-    """Reads a JSON object into a ``cls``, raising the error ECR would, in ECR's order.
-
-    A member given as JSON ``null`` counts as absent. Members the shape does not name
-    are ignored, as AWS JSON services ignore them.
-    """
-    reader: Callable[[object], T] = _READERS.get((cls, id(grammar))) or _generate_reader(
-        cls, grammar
-    )
-    return reader(obj)
-
-
-#: The generated reader of each class and repository grammar, by the grammar's id (an
-#: Enum member hashes in Python code, which would cost a tenth of a request's read).
-_READERS: dict[tuple[type, int], Callable[[object], Any]] = {}
-
-
-def _generate_reader(cls: type[T], grammar: RepositoryGrammar) -> Callable[[object], T]:
-    """The reader of ``cls``: each member's ``accept`` lines in member order, then the
-    instance. It answers exactly as :func:`_read_member_by_member` (a property test
-    holds them to it), which it calls for every object it does not accept."""
-    source = Source(grammar)
-    lines = ["def reader(obj):", "    if type(obj) is not dict:", f"        {source.refuse}"]
-    lines.append("    get = obj.get")
-    lines.append("    _fresh = []")
-    members = _members(cls)
-    for index, m in enumerate(members):
-        raw, value = f"raw{index}", f"value{index}"
-        accept = m.shape.accept(raw, value, m.wire, source)
-        lines.append(f"    {raw} = get({m.wire!r})")
-        if m.required:  # a missing one is not of the shape's JSON type: refused
-            lines += _indent(accept)
-        else:
-            lines += [f"    if {raw} is None:", f"        {value} = None", "    else:"]
-            lines += _indent(accept, 8)
-    lines.append("    instance = _new(_cls)")
-    for index, m in enumerate(members):
-        lines.append(f"    {source.name(_slot_setter(cls, m.field))}(instance, value{index})")
-    lines.append("    if _fresh:")
-    lines.append("        _keep(_fresh)")
-    lines.append("    return instance")
-    namespace: dict[str, Any] = {
-        **source.constants,
-        "_cls": cls,
-        "_grammar": grammar,
-        "_new": _new,
-        "_read_member_by_member": _read_member_by_member,
-        "_keep": _keep,
-    }
-    text = "\n".join(lines)
-    filename = f"<ecr_upload_model reader of {cls.__qualname__}, {grammar.name} grammar>"
-    linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)  # tracebacks
-    # The text is made of the shapes alone: no byte of any input is ever part of it.
-    exec(compile(text, filename, "exec"), namespace)
-    reader: Callable[[object], T] = namespace["reader"]
-    _READERS[(cls, id(grammar))] = reader
-    return reader
-
-
-def _keep(fresh: list[tuple[dict[str, object], str, object]]) -> None:
-    """Keeps the identifiers a reader made for an accepted request."""
-    for kept, text, value in fresh:
-        if len(kept) >= MAX_KEPT_IDENTIFIERS:
-            kept.clear()
-        kept[text] = value
-
-
-def _read_member_by_member(cls: type[T], obj: object, grammar: RepositoryGrammar) -> T:
-    """:func:`read`, one member at a time: the reader of an object with an error."""
-    if type(obj) is not dict:
-        raise SerializationException(f"{_token(obj)} can not be converted to a Structure")
-    members = _members(cls)
-    get = obj.get
-    instance = _new(cls)
-    # One pass reads and checks each member in turn; when one is refused, the members
-    # after it are still decoded, so that a wrong JSON type anywhere answers first (the
-    # order of two passes, without the second loop).
-    for m in members:
-        raw = get(m.wire)
-        try:
-            if raw is not None:
-                value = m.shape.check(m.shape.decode(raw, m.wire), m.wire, grammar)
-            elif m.required:
-                raise InvalidParameterException.constraint(m.wire, "must not be null")
-            else:
-                value = None
-        except EcrError:
-            if raw is not None:
-                m.shape.decode(raw, m.wire)  # its own wrong JSON type answers first
-            for later in members[members.index(m) + 1 :]:
-                if (raw := get(later.wire)) is not None:
-                    later.shape.decode(raw, later.wire)
-            raise
-        # Every member is checked here: the validators would only repeat the work.
-        _set(instance, m.field, value)
-    return instance
+        _MEMBERS[cls] = found
+    return found
 
 
 def blob_member(cls: type) -> tuple[str, Blob] | None:
     """The wire name and shape of ``cls``'s one blob member, if it has exactly one."""
-    blobs = [
-        (field.metadata["wire"], field.metadata["shape"])
-        for field in attrs.fields(cls)
-        if isinstance(field.metadata["shape"], Blob)
-    ]
+    blobs = [(m.wire, m.shape) for m in members(cls) if isinstance(m.shape, Blob)]
     return blobs[0] if len(blobs) == 1 else None
+
+
+class _Step(NamedTuple):
+    """One member as a reader reads it."""
+
+    wire: str
+    read: Callable[[object, str], object]
+
+
+#: A class's reader: from the function giving each member's JSON value, the instance.
+_Reader = Callable[[Callable[[str], object]], Any]
+
+#: Each class's reader under each repository grammar, made on first use.
+_READERS: dict[tuple[type, RepositoryGrammar], _Reader] = {}
+
+
+def _compose(cls: type, grammar: RepositoryGrammar) -> _Reader:
+    """The reader of ``cls``: each member's value, its shape's ``read``, its field set, in
+    member order; on a refused constraint, the JSON types of the members after it.
+
+    Straight-line code, made once per class and grammar (as attrs makes ``__init__``),
+    which costs a tenth less than a loop over the members. No rule is written here: the
+    text is made of member indices alone, and calls each member's ``read``.
+    """
+    steps = tuple(_Step(m.wire, m.shape.for_grammar(grammar).read) for m in members(cls))
+    namespace: dict[str, object] = {
+        "_new": _new,
+        "_cls": cls,
+        "_Refused": InvalidParameterException,
+        "_missing": _missing,
+        "_judge_after": _judge_after,
+        "_steps": steps,
+    }
+    lines = ["def reader(raw_of):", "    instance = _new(_cls)", "    try:"]
+    for index, m in enumerate(members(cls)):
+        namespace |= {
+            f"_wire{index}": m.wire,
+            f"_read{index}": steps[index].read,
+            f"_set{index}": vars(cls)[m.field].__set__,  # the slot's own: the class is frozen
+        }
+        value = f"_read{index}(raw, _wire{index})"
+        lines += [f"        at = {index}", f"        raw = raw_of(_wire{index})"]
+        if m.required:
+            lines += ["        if raw is None:", f"            raise _missing(_wire{index})"]
+        else:
+            value = f"None if raw is None else {value}"
+        lines.append(f"        _set{index}(instance, {value})")
+    lines += [
+        "    except _Refused:",
+        "        _judge_after(_steps[at + 1 :], raw_of)",
+        "        raise",
+        "    return instance",
+    ]
+    text = "\n".join(lines)
+    filename = f"<ecr_upload_model reader of {cls.__qualname__}, {grammar.name} grammar>"
+    linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)  # tracebacks
+    exec(compile(text, filename, "exec"), namespace)
+    reader: _Reader = namespace["reader"]  # type: ignore[assignment]
+    _READERS[(cls, grammar)] = reader
+    return reader
+
+
+def _judge_after(later: tuple[_Step, ...], raw_of: Callable[[str], object]) -> None:
+    """A wrong JSON type in a member after the refused one answers first."""
+    _judge_json_types(
+        (step.read, raw, step.wire) for step in later if (raw := raw_of(step.wire)) is not None
+    )
+
+
+_new = object.__new__
+
+
+def read(
+    cls: type[T],
+    obj: object,
+    grammar: RepositoryGrammar = RepositoryGrammar.SEED,
+    *,
+    blob: DecodedBlob | None = None,
+) -> T:
+    """Reads a JSON object into a ``cls``, raising the error ECR would, in ECR's order:
+    every JSON type in the object (SerializationException) before any constraint
+    (InvalidParameterException), the constraints in member order.
+
+    A member given as JSON ``null`` counts as absent. Members the shape does not name
+    are ignored, as AWS JSON services ignore them. ``blob`` is the blob member's text as
+    the wire layer read it from the body (``obj`` then need not hold it).
+    """
+    reader = _READERS.get((cls, grammar)) or _compose(cls, grammar)
+    if type(obj) is not dict:
+        raise _not_convertible(obj, "Structure")
+    instance: T = reader(obj.get if blob is None else _with_blob(cls, obj, blob))
+    return instance
+
+
+def _with_blob(cls: type, obj: dict[str, object], blob: DecodedBlob) -> Callable[[str], object]:
+    """Each member's JSON value, but the blob member's, which is ``blob``."""
+    blob_shape = blob_member(cls)
+    if blob_shape is None:
+        raise UsageError(f"{cls.__name__} has no blob member to read a blob into")
+    blob_wire, get = blob_shape[0], obj.get
+
+    def raw_of(wire: str) -> object:
+        return blob if wire == blob_wire else get(wire)
+
+    return raw_of
 
 
 def write(value: object) -> dict[str, object]:
     """The JSON object of a request or response; absent members are left out."""
     wire: dict[str, object] = {}
-    for m in _members(type(value)):
+    for m in members(type(value)):
         field_value = getattr(value, m.field)
         if field_value is not None:
             wire[m.wire] = m.shape.encode(field_value)
@@ -686,7 +619,7 @@ def enum_text(cls: type[enum.Enum]) -> Text:
     """The shape of a string enum of the API model (LayerAvailability, ...)."""
     by_value: Mapping[str, enum.Enum] = {item.value: item for item in cls}
 
-    def build(text: str, member: str, grammar: RepositoryGrammar) -> enum.Enum:
+    def build(text: str, member: str) -> enum.Enum:
         try:
             return by_value[text]
         except KeyError:

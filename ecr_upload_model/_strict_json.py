@@ -19,11 +19,11 @@ from collections import Counter
 from typing import Any, Final, NamedTuple, NoReturn
 
 from .errors import SerializationException
-from .limits import MAX_JSON_VALUES, MAX_LONG, MAX_NESTING_DEPTH
+from .limits import MAX_JSON_VALUES, MAX_NESTING_DEPTH, MIN_LONG
 
 #: A JSON integer of more characters than the smallest long cannot be any member of
 #: these operations (each number is a long); refusing it early keeps parsing linear.
-MAX_INTEGER_CHARACTERS: Final = len(str(-MAX_LONG - 1))
+MAX_INTEGER_CHARACTERS: Final = len(str(MIN_LONG))
 
 
 class Cut(NamedTuple):

@@ -63,6 +63,7 @@ QUOTA_MAX_PARTS = 4_200
 QUOTA_MAX_LAYER_BYTES = 52_000 * MIB
 #: PartSize is a ``long`` in the API model: a signed 64-bit integer.
 MAX_LONG = 2**63 - 1
+MIN_LONG = -(2**63)
 #: InitiateLayerUpload's ``partSize``: what emulators return (reference sheet, section 4).
 DEFAULT_PART_SIZE = 10 * MIB
 #: LayerDigestList and BatchedOperationLayerDigestList: 1 to 100 items (API model).
@@ -158,6 +159,13 @@ MAX_NESTING_DEPTH = 32
 #: list, 5 members); each value costs about 100 bytes parsed, whatever its text.
 MAX_JSON_VALUES = 1024
 
+
+def base64_length(size: int) -> int:
+    """The length of the base64 text of ``size`` bytes: 4 characters for every 3 bytes
+    or fewer."""
+    return 4 * -(-size // 3)
+
+
 #: The largest body of each operation, by operation name.
 MAX_BODY_BYTES = {
     "InitiateLayerUpload": BODY_SLACK_BYTES,
@@ -166,9 +174,10 @@ MAX_BODY_BYTES = {
     "CompleteLayerUpload": BODY_SLACK_BYTES + MAX_LAYER_DIGESTS * (MAX_BATCHED_DIGEST_LENGTH + 3),
     "BatchCheckLayerAvailability": BODY_SLACK_BYTES
     + MAX_LAYER_DIGESTS * (MAX_BATCHED_DIGEST_LENGTH * MAX_JSON_BYTES_PER_CHARACTER + 3),
-    # The blob's text (4 characters for every 3 bytes) and the rest; without its blob, a
-    # part's body is at most BODY_SLACK_BYTES.
-    "UploadLayerPart": BODY_SLACK_BYTES + MAX_BLOB_TEXT_EXPANSION * 4 * -(-API_MAX_PART_BYTES // 3),
+    # The blob's text and the rest; without its blob, a part's body is at most
+    # BODY_SLACK_BYTES.
+    "UploadLayerPart": BODY_SLACK_BYTES
+    + MAX_BLOB_TEXT_EXPANSION * base64_length(API_MAX_PART_BYTES),
     # The repository operations take a few names (DescribeRepositories at most 100 of 256
     # ASCII characters: 26 KB) and members the registry ignores (CreateRepository's 50
     # tags of up to 384 characters: 20 KB): within the slack.

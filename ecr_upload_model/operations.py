@@ -41,7 +41,7 @@ from ._shapes import (
     member,
     validate_member,
 )
-from .errors import InvalidParameterException, WireObject
+from .errors import WireObject
 from .identifiers import (
     LayerDigest,
     RegistryId,
@@ -104,17 +104,11 @@ LAYER_PART_BLOB = Blob(API_MAX_PART_BYTES)
 LAYER_DIGEST_LIST = List(LAYER_DIGEST, 1, MAX_LAYER_DIGESTS)
 
 
-def _bounded_text(text: str, member: str, grammar: RepositoryGrammar) -> str:
-    if len(text) > MAX_BATCHED_DIGEST_LENGTH:
-        raise InvalidParameterException.constraint(
-            member, f"must have length less than or equal to {MAX_BATCHED_DIGEST_LENGTH}"
-        )
-    return text
-
-
 #: BatchedOperationLayerDigest: any string of 0 to 1000 characters (no pattern).
-BATCHED_OPERATION_LAYER_DIGEST = Text(_bounded_text, str)
-FREE_TEXT = Text(lambda text, member, grammar: text, str)
+BATCHED_OPERATION_LAYER_DIGEST = Text(
+    _shapes.text_itself, str, max_length=MAX_BATCHED_DIGEST_LENGTH
+)
+FREE_TEXT = Text(_shapes.text_itself, str)
 
 
 class _Wire:

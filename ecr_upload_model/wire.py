@@ -157,13 +157,13 @@ def _decode(
     too_large = SerializationException(
         f"The request body without its blob is more than {BODY_SLACK_BYTES} bytes"
     )
-    obj = parse_in_place(view, operation.request_type, too_large)
-    if obj is None:
-        if len(view) > BODY_SLACK_BYTES and _shapes.blob_member(operation.request_type):
-            raise too_large
-        obj = _strict_json.parse(view)
-    request = operation.request_type.from_wire(obj, grammar=grammar)
-    return operation, request
+    in_place = parse_in_place(view, operation.request_type, too_large)
+    if in_place is not None:
+        obj, blob = in_place
+        return operation, _shapes.read(operation.request_type, obj, grammar, blob=blob)
+    if len(view) > BODY_SLACK_BYTES and _shapes.blob_member(operation.request_type):
+        raise too_large
+    return operation, operation.request_type.from_wire(_strict_json.parse(view), grammar=grammar)
 
 
 def decode_request(

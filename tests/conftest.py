@@ -1,4 +1,4 @@
-"""Shared pytest configuration: Hypothesis profiles, and fresh readers for mutation testing.
+"""Shared pytest configuration: the Hypothesis profiles.
 
 Pick one with the HYPOTHESIS_PROFILE environment variable (nox passes it through):
 
@@ -21,26 +21,10 @@ import pytest
 from hypothesis import settings
 from stores_under_test import Kind, NewSite, StoreSite, redis_server, store_site
 
-from ecr_upload_model import _shapes
-
 settings.register_profile("default", max_examples=100, deadline=None, derandomize=False)
 settings.register_profile("ci", max_examples=100, deadline=None, print_blob=True)
 settings.register_profile("thorough", max_examples=2000, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
-
-
-@pytest.fixture(autouse=True)
-def _readers_made_by_the_code_under_test() -> None:
-    """Under mutmut (``nox -s mutation``), each test reads with readers it makes itself.
-
-    The readers and member tables are made once per process; mutmut runs the tests of
-    a mutant in a fork of a process that made them already, and gives a function only
-    the tests that called it. Forgotten before each test, they are made by the mutant's
-    shapes, and every test that reads is a test of them.
-    """
-    if "MUTANT_UNDER_TEST" in os.environ:
-        _shapes._READERS.clear()
-        _shapes._MEMBERS.clear()
 
 
 # ---------------------------------------------------------------------------------------

@@ -235,9 +235,25 @@ def test_nesting_deeper_than_the_limit_is_refused_and_at_the_limit_is_read() -> 
     decode_request(target("InitiateLayerUpload"), nested(MAX_NESTING_DEPTH))
     with pytest.raises(SerializationException, match="nested too deeply"):
         decode_request(target("InitiateLayerUpload"), nested(MAX_NESTING_DEPTH + 1))
-    # Brackets inside strings, escaped quotes included, are not nesting.
-    text = json.dumps({"repositoryName": "team/app", "x": '\\"[[[' * 100})
+    # Brackets inside strings, escaped quotes included, are not nesting; what follows the
+    # string is still judged.
+    text = json.dumps({"repositoryName": "team/app", "x": '\\"[[[,' * 100})
     decode_request(target("InitiateLayerUpload"), text.encode())
+    deep = b"[" * MAX_NESTING_DEPTH + b"]" * MAX_NESTING_DEPTH
+    after_the_string = text.encode()[:-1] + b', "y": ' + deep + b"}"
+    with pytest.raises(SerializationException, match="nested too deeply"):
+        decode_request(target("InitiateLayerUpload"), after_the_string)
+
+
+def test_nesting_is_the_depth_of_the_deepest_point_however_brackets_close_and_open() -> None:
+    def deepest_after_siblings(depth: int) -> bytes:
+        # 40 closed siblings, then a list as deep as the object, "x" and ``depth`` more.
+        deep = b"[" * (depth - 2) + b"]" * (depth - 2)
+        return b'{"repositoryName": "team/app", "x": [' + b"[]," * 40 + deep + b"]}"
+
+    decode_request(target("InitiateLayerUpload"), deepest_after_siblings(MAX_NESTING_DEPTH))
+    with pytest.raises(SerializationException, match="nested too deeply"):
+        decode_request(target("InitiateLayerUpload"), deepest_after_siblings(MAX_NESTING_DEPTH + 1))
 
 
 def test_more_values_than_the_limit_are_refused() -> None:

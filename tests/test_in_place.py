@@ -10,7 +10,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from ecr_upload_model import EcrError, SerializationException, UploadLayerPartRequest
-from ecr_upload_model._in_place import parse_in_place
+from ecr_upload_model._in_place import WINDOW_BYTES, parse_in_place
 from ecr_upload_model.operations import CompleteLayerUploadRequest
 from ecr_upload_model.wire import TARGET_PREFIX, decode_request, parse_body
 
@@ -116,8 +116,13 @@ def test_the_blob_is_read_in_place_however_json_spells_it() -> None:
             b'{ "x" : {"layerPartBlob": "A"} ,\n"layerPartBlob"\t:\r' + spelling + b"}",
         ):
             in_place = parse_in_place(memoryview(body), UploadLayerPartRequest, TOO_LARGE)
-            assert isinstance(in_place, dict)
-            assert type(in_place["layerPartBlob"]).__name__ == "DecodedInPlace", body
+            assert in_place is not None, body
+            obj, blob = in_place
+            # The blob is handed beside the object, which no longer holds it.
+            assert "layerPartBlob" not in obj
+            text = json.loads(spelling)
+            assert blob.text_length == len(text), body
+            assert blob.data == (base64.b64decode(text) if len(text) % 4 == 0 else None), body
     # A request without a blob member has nothing to read in place.
     assert parse_in_place(memoryview(b"{}"), CompleteLayerUploadRequest, TOO_LARGE) is None
 
@@ -150,3 +155,14 @@ def test_every_spelling_of_a_valid_body_reads_as_the_whole_parse_reads_it(
     body = b"{" + (blob + b",\n " + members if blob_first else members + b" , " + blob) + b"}"
     assert through_the_wire(body) == whole_parse(body)
     assert not isinstance(through_the_wire(body), EcrError) or escapes, body
+
+
+def test_an_error_at_the_first_character_of_a_later_window_is_placed_as_in_the_whole_body() -> None:
+    """A blob's text is read a window at a time: an error that opens a window after the
+    first is counted from the start of the body, not of its window."""
+    text = "A" * WINDOW_BYTES + "\x01" + "AAA"
+    body = request_body(text).replace(b"\\u0001", b"\x01")
+    refused = through_the_wire(body)
+    assert isinstance(refused, SerializationException)
+    assert refused == whole_parse(body)
+    assert f"at character {body.index(bytes([1]))}" in refused.message

@@ -41,7 +41,7 @@ from ecr_upload_model import (
     UploadSession,
     UsageError,
 )
-from ecr_upload_model._shapes import Long, Text, enum_text, member, read, write
+from ecr_upload_model._shapes import Long, Text, enum_text, member, read, text_itself, write
 from ecr_upload_model.limits import API_MAX_PART_BYTES, MAX_LONG
 from ecr_upload_model.operations import REPOSITORY_NAME
 from ecr_upload_model.planning import read_error_body
@@ -59,8 +59,7 @@ def test_enum_shape_reads_each_value_and_writes_it_back(
 ) -> None:
     shape = enum_text(enum)
     for item in enum:
-        assert shape.decode(item.value, "m") == item.value
-        assert shape.check(item.value, "m", RepositoryGrammar.SEED) is item
+        assert shape.read(item.value, "m") is item
         assert shape.encode(item) == item.value
         shape.validate(item, "m")
 
@@ -68,7 +67,7 @@ def test_enum_shape_reads_each_value_and_writes_it_back(
 def test_enum_shape_refuses_another_text_naming_the_allowed_values() -> None:
     shape = enum_text(LayerAvailability)
     with pytest.raises(InvalidParameterException) as refused:
-        shape.check("available", "layerAvailability", RepositoryGrammar.SEED)
+        shape.read("available", "layerAvailability")
     assert refused.value.message == (
         "Invalid parameter at 'layerAvailability' failed to satisfy constraint: "
         "'must satisfy enum value set: [AVAILABLE, UNAVAILABLE, ARCHIVED]'"
@@ -85,7 +84,7 @@ def test_any_class_declaring_members_is_read_and_written_by_the_one_mechanism() 
     # Made here, not at import: a class read() has never seen, described by member().
     @attrs.frozen(kw_only=True)
     class _Sample:
-        name: str = attrs.field(metadata=member("name", Text(lambda text, m, g: text, str)))
+        name: str = attrs.field(metadata=member("name", Text(text_itself, str)))
         count: int | None = attrs.field(
             default=None, metadata=member("count", Long(minimum=1), required=False)
         )
@@ -213,10 +212,12 @@ def test_a_blob_view_that_is_not_contiguous_bytes_is_refused_saying_so() -> None
 
 
 def test_the_repository_name_shape_judges_by_the_grammar_it_is_given() -> None:
-    name = REPOSITORY_NAME.check("a__b", "repositoryName", RepositoryGrammar.OCI)
+    oci = REPOSITORY_NAME.for_grammar(RepositoryGrammar.OCI)
+    name = oci.read("a__b", "repositoryName")
     assert name == RepositoryName("a__b", grammar=RepositoryGrammar.OCI)
-    with pytest.raises(InvalidParameterException, match="regular expression"):
-        REPOSITORY_NAME.check("a__b", "repositoryName", RepositoryGrammar.SEED)
+    for seed in (REPOSITORY_NAME, REPOSITORY_NAME.for_grammar(RepositoryGrammar.SEED)):
+        with pytest.raises(InvalidParameterException, match="regular expression"):
+            seed.read("a__b", "repositoryName")
 
 
 # ---------------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ import json
 import math
 import traceback
 from collections.abc import Callable
-from typing import Any, NoReturn, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 import attrs
 import pytest
@@ -43,15 +43,15 @@ from ecr_upload_model import (
     UploadLayerPartRequest,
     UploadLayerPartResponse,
     _shapes,
+    identifiers,
 )
-from ecr_upload_model._shapes import _READERS, MAX_KEPT_IDENTIFIERS, _read_member_by_member
+from ecr_upload_model._shapes import MAX_KEPT_IDENTIFIER_LENGTH, MAX_KEPT_IDENTIFIERS
 from ecr_upload_model.limits import (
     API_MAX_PART_BYTES,
     MAX_BATCHED_DIGEST_LENGTH,
     MAX_LAYER_DIGESTS,
     MAX_LONG,
 )
-from ecr_upload_model.operations import TARGET_PREFIX
 from ecr_upload_model.strategies import (
     Violation,
     batch_check_layer_availability_requests,
@@ -66,7 +66,6 @@ from ecr_upload_model.strategies import (
     upload_ids,
     upload_layer_part_requests,
 )
-from ecr_upload_model.wire import decode_request
 
 T = TypeVar("T")
 Wire = dict[str, object]
@@ -223,7 +222,7 @@ def test_typed_value_reads_back_from_its_wire_form_through_json(
 
 
 # ---------------------------------------------------------------------------------------
-# The generated readers answer exactly as the member-by-member reader
+# The answer to an object: its members' own answers, in ECR's order
 
 #: JSON values near and far from valid members: wrong types, invalid registry ids,
 #: repository names and upload ids, values valid for another member, nulls.
@@ -244,29 +243,56 @@ near_values = st.one_of(
 )
 
 
+class Refused(NamedTuple):
+    """A read's error: its type and message."""
+
+    error: type[EcrError]
+    message: str
+
+
 def answer(read: Callable[[], object]) -> object:
-    """What a read gives: its value, or its error's type and message."""
+    """What a read gives: its value, or its error."""
     try:
         return read()
     except EcrError as error:
-        return type(error), error.message
+        return Refused(type(error), error.message)
+
+
+def ecrs_answer(cls: type, obj: dict[str, object], grammar: RepositoryGrammar) -> object:
+    """The answer ECR's order makes of the answers of the members alone: the first wrong
+    JSON type anywhere, else the first violated constraint in member order (a missing
+    required member among them), else the value."""
+    answers: dict[str, object] = {}
+    for m in _shapes.members(cls):
+        raw = obj.get(m.wire)
+        if raw is None:
+            missing = Refused(InvalidParameterException, constraint(m.wire, "must not be null"))
+            answers[m.field] = missing if m.required else None
+        else:
+            shape = m.shape.for_grammar(grammar)
+            answers[m.field] = answer(lambda s=shape, r=raw, w=m.wire: s.read(r, w))  # type: ignore[misc]
+    refusals = [each for each in answers.values() if isinstance(each, Refused)]
+    wrong_types = [each for each in refusals if each.error is SerializationException]
+    if wrong_types or refusals:
+        return (wrong_types or refusals)[0]
+    return cls(**answers)
 
 
 @pytest.mark.parametrize("values", TYPED)
 @given(data=st.data(), grammar=st.sampled_from(RepositoryGrammar))
-def test_generated_reader_answers_as_the_member_by_member_reader(
+def test_an_object_answers_its_first_wrong_json_type_else_its_first_violated_constraint(
     values: st.SearchStrategy[Any], data: st.DataObject, grammar: RepositoryGrammar
 ) -> None:
     value = data.draw(values)
     cls = type(value)
     obj = through_json(value)
-    names = st.sampled_from([field.metadata["wire"] for field in attrs.fields(cls)])
-    # One or two changes: more would leave the fast path to the other reader every time.
-    for name, changed in data.draw(st.lists(st.tuples(names, near_values), max_size=2)):
+    names = st.sampled_from([m.wire for m in _shapes.members(cls)])
+    # One to three changes, so that members refused for different reasons meet.
+    for name, changed in data.draw(st.lists(st.tuples(names, near_values), max_size=3)):
         obj[name] = changed
     if data.draw(st.booleans(), "remove one"):
         obj.pop(data.draw(names, "removed"), None)
-    expected = answer(lambda: _read_member_by_member(cls, obj, grammar))
+    expected = ecrs_answer(cls, obj, grammar)
     # Twice: the second read finds the identifiers the first one kept.
     assert answer(lambda: cls.from_wire(obj, grammar=grammar)) == expected
     assert answer(lambda: cls.from_wire(obj, grammar=grammar)) == expected
@@ -285,85 +311,30 @@ EDGE_VALUES: list[object] = [
 
 @pytest.mark.parametrize("values", TYPED)
 @given(data=st.data())
-def test_generated_reader_answers_as_the_other_at_every_edge_of_every_member(
+def test_every_edge_of_every_member_answers_in_ecrs_order(
     values: st.SearchStrategy[Any], data: st.DataObject
 ) -> None:
     value = data.draw(values)
     cls = type(value)
     valid = through_json(value)
-    for name in [field.metadata["wire"] for field in attrs.fields(cls)]:
+    for name in [m.wire for m in _shapes.members(cls)]:
         was = valid.get(name)
         edges = [*EDGE_VALUES]
         if isinstance(was, list) and was:  # the member's own items, too few and too many
             edges += [was[:1] * (MAX_LAYER_DIGESTS + 1), [*was, None], [*was, {}]]
         for edge in edges:
             obj = {**valid, name: edge}
-            expected = answer(lambda o=obj: _read_member_by_member(cls, o, SEED))  # type: ignore[misc]
+            expected = ecrs_answer(cls, obj, SEED)
             assert answer(lambda o=obj: cls.from_wire(o)) == expected, (name, edge)  # type: ignore[misc]
 
 
-def _never_called(*arguments: object) -> NoReturn:
-    raise AssertionError(f"the member-by-member reader read {arguments}")
-
-
-@pytest.mark.parametrize("values", TYPED)
-@given(data=st.data())
-def test_a_valid_object_is_read_by_its_generated_reader_alone(
-    values: st.SearchStrategy[Any], data: st.DataObject
-) -> None:
-    value = data.draw(values)
-    wire = through_json(value)
-    with pytest.MonkeyPatch.context() as patch:  # readers made anew, with no way out
-        patch.setattr(_shapes, "_READERS", {})
-        patch.setattr(_shapes, "_read_member_by_member", _never_called)
-        assert type(value).from_wire(wire) == value
-
-
-def test_a_blob_decoded_in_place_is_read_by_the_generated_reader_alone() -> None:
-    body = json.dumps(part_wire()).encode()
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(_shapes, "_READERS", {})
-        patch.setattr(_shapes, "_read_member_by_member", _never_called)
-        request = decode_request(f"{TARGET_PREFIX}.UploadLayerPart", body)
-    assert request == UploadLayerPartRequest.from_wire(part_wire())
-
-
-def test_a_reader_and_a_member_table_are_made_once_per_class_and_grammar() -> None:
-    for grammar in RepositoryGrammar:
-        InitiateLayerUploadRequest.from_wire({"repositoryName": NAME}, grammar=grammar)
-    seed, oci = (
-        _READERS[(InitiateLayerUploadRequest, id(grammar))] for grammar in RepositoryGrammar
-    )
-    assert callable(seed)
-    assert seed is not oci
-    InitiateLayerUploadRequest.from_wire({"repositoryName": NAME})
-    assert _READERS[(InitiateLayerUploadRequest, id(SEED))] is seed
-    assert _shapes._members(Layer) is _shapes._members(Layer) is _shapes._MEMBERS[Layer]
-
-
-def test_a_traceback_through_a_generated_reader_shows_its_lines() -> None:
+def test_a_traceback_through_a_reader_shows_its_lines() -> None:
+    cls = identifiers_class()  # its reader is made here
     with pytest.raises(InvalidParameterException) as refused:
-        UploadLayerPartRequest.from_wire({})
+        _shapes.read(cls, {}, RepositoryGrammar.OCI)
     shown = "".join(traceback.format_exception(refused.value))
-    assert "<ecr_upload_model reader of UploadLayerPartRequest, SEED grammar>" in shown
-    assert "return _read_member_by_member(_cls, obj, _grammar)" in shown
-
-
-def test_the_member_by_member_reader_accepts_a_blob_of_the_api_maximum() -> None:
-    # The generated reader answers a valid object alone; this is the other one's rule.
-    wire = part_wire(
-        partLastByte=API_MAX_PART_BYTES - 1, layerPartBlob=b64(bytes(API_MAX_PART_BYTES))
-    )
-    request = _read_member_by_member(UploadLayerPartRequest, wire, SEED)
-    assert len(request.layer_part_blob) == API_MAX_PART_BYTES
-
-
-@given(body=near_values)
-def test_generated_reader_of_a_body_that_is_not_an_object_answers_as_the_other(
-    body: object,
-) -> None:
-    expected = answer(lambda: _read_member_by_member(UploadLayerPartRequest, body, SEED))
-    assert answer(lambda: UploadLayerPartRequest.from_wire(body)) == expected
+    assert f"<ecr_upload_model reader of {cls.__qualname__}, OCI grammar>" in shown
+    assert "raise _missing(_wire0)" in shown
 
 
 def test_a_kept_identifier_is_still_refused_as_another_json_type() -> None:
@@ -381,21 +352,55 @@ def test_a_name_kept_by_the_oci_reader_is_refused_by_the_seed_reader() -> None:
     assert isinstance(error, InvalidParameterException)
 
 
-def test_readers_keep_at_most_max_kept_identifiers_of_each_member() -> None:
-    count = 3 * MAX_KEPT_IDENTIFIERS + 1
-    for index in range(count):
-        name, upload = f"team/app-{index}", f"{index:08x}-0000-4000-8000-000000000000"
-        wire = part_wire(registryId=f"{index:012d}", repositoryName=name, uploadId=upload)
-        request = UploadLayerPartRequest.from_wire(wire)
-        assert (str(request.repository_name), str(request.upload_id)) == (name, upload)
-    reader = _READERS[(UploadLayerPartRequest, id(SEED))]
-    kept = [
-        value
-        for name, value in reader.__globals__.items()
-        if type(value) is dict and name != "__builtins__"
-    ]
-    assert len(kept) == 3  # registryId, repositoryName, uploadId
-    assert all(0 < len(values) <= MAX_KEPT_IDENTIFIERS for values in kept)
+def identifiers_class() -> type[Any]:
+    """A class of identifier shapes made anew, whose readers have kept nothing yet."""
+
+    @attrs.frozen(kw_only=True)
+    class Identifiers:
+        name: RepositoryName = attrs.field(
+            metadata=_shapes.member("name", _shapes.Identifier(RepositoryName, None))
+        )
+        upload_id: UploadId = attrs.field(
+            metadata=_shapes.member("uploadId", _shapes.Identifier(UploadId, identifiers.UPLOAD_ID))
+        )
+        digest: LayerDigest = attrs.field(
+            metadata=_shapes.member(
+                "digest", _shapes.Identifier(LayerDigest, identifiers.LAYER_DIGEST)
+            )
+        )
+
+    return Identifiers
+
+
+def test_an_identifier_read_again_is_the_one_kept_until_max_kept_identifiers_more() -> None:
+    """Readers keep the identifiers they make (equal texts give one value), at most
+    MAX_KEPT_IDENTIFIERS of each shape, and none longer than a repository name may be."""
+    cls = identifiers_class()
+
+    def read(index: int) -> list[object]:
+        digest = f"sha256:{index:0{MAX_KEPT_IDENTIFIER_LENGTH - 7}x}"  # 256 characters
+        obj = {
+            "name": f"team/app-{index}",
+            "uploadId": f"{index:08x}-0000-4000-8000-000000000000",
+            "digest": digest,
+        }
+        value = _shapes.read(cls, obj)
+        return [value.name, value.upload_id, value.digest]
+
+    first = read(0)
+    assert all(a is b for a, b in zip(read(0), first, strict=True))
+    for index in range(1, MAX_KEPT_IDENTIFIERS):  # as many as are kept: the first stays
+        read(index)
+    assert all(a is b for a, b in zip(read(0), first, strict=True))
+    read(MAX_KEPT_IDENTIFIERS)  # one more: all are forgotten
+    again = read(0)
+    assert again == first
+    assert all(a is not b for a, b in zip(again, first, strict=True))
+
+    longer = {"name": "ab", "uploadId": UPLOAD, "digest": "sha256:" + "a" * 250}
+    twice = [_shapes.read(cls, longer).digest for _ in range(2)]
+    assert twice[0] == twice[1]
+    assert twice[0] is not twice[1]  # longer than 256 characters: never kept
 
 
 @pytest.mark.parametrize("name", ["a__b", "a--b", "team/a---b.c_d"])

@@ -262,6 +262,18 @@ def test_hostile_body_is_a_serialization_exception(body: bytes) -> None:
     assert refused.value.message
 
 
+def test_a_body_that_starts_with_a_bom_is_refused_where_json_loads_refuses_it() -> None:
+    text = '\ufeff{"repositoryName": "team/app"}'
+    with pytest.raises(json.JSONDecodeError) as loads_refused:
+        json.loads(text)
+    with pytest.raises(SerializationException) as refused:
+        decode_request(target("InitiateLayerUpload"), text.encode())
+    error = loads_refused.value
+    assert refused.value.message == (
+        f"The request body is not JSON: {error.msg} at character {error.pos}"
+    )
+
+
 def test_duplicate_key_message_names_the_key() -> None:
     with pytest.raises(SerializationException, match="'repositoryName'"):
         decode_request(

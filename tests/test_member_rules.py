@@ -1,0 +1,342 @@
+"""Each member rule is written once, in its shape: reading a JSON value and building a
+value in Python are held to the same rule, with the same message; and the answer to an
+object, a list or a nested structure puts every wrong JSON type before any constraint."""
+
+from __future__ import annotations
+
+import base64
+import enum
+from typing import Any
+
+import attrs
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ecr_upload_model import (
+    BatchCheckLayerAvailabilityResponse,
+    CompleteLayerUploadRequest,
+    EcrError,
+    InitiateLayerUploadRequest,
+    InvalidParameterException,
+    RepositoryGrammar,
+    RepositoryName,
+    SerializationException,
+    UploadLayerPartRequest,
+    UsageError,
+)
+from ecr_upload_model._shapes import (
+    Blob,
+    DecodedBlob,
+    Identifier,
+    List,
+    Long,
+    Shape,
+    Structure,
+    Text,
+    enum_text,
+    member,
+    read,
+    text_itself,
+    validate_member,
+)
+from ecr_upload_model.identifiers import UPLOAD_ID, UploadId
+from ecr_upload_model.limits import MAX_LONG, MIN_LONG, base64_length
+
+UPLOAD = "0a1b2c3d-0000-4000-8000-000000000000"
+DIGEST = "sha256:" + "ab" * 32
+
+
+def constraint(member: str, text: str) -> str:
+    return f"Invalid parameter at '{member}' failed to satisfy constraint: '{text}'"
+
+
+def outcome(action: Any) -> object:
+    """What an action gives: its value, or its error's type and message."""
+    try:
+        return action()
+    except EcrError as error:
+        return type(error), error.message
+
+
+def built(shape: Shape, value: object) -> object:
+    """What building a value in Python gives: the value, or the error."""
+
+    def build() -> object:
+        shape.validate(value, "m")
+        return value
+
+    return outcome(build)
+
+
+# ---------------------------------------------------------------------------------------
+# Reading and building: one rule, one message
+
+bounds = st.none() | st.integers(-1000, 1000)
+near_longs = st.one_of(
+    st.integers(-2000, 2000), st.sampled_from([MIN_LONG - 1, MIN_LONG, MAX_LONG, MAX_LONG + 1])
+)
+
+
+@given(minimum=bounds, maximum=bounds, value=near_longs)
+def test_a_long_is_read_and_built_by_the_same_bounds(
+    minimum: int | None, maximum: int | None, value: int
+) -> None:
+    shape = Long(minimum=minimum, maximum=maximum)
+    read_back = outcome(lambda: shape.read(value, "m"))
+    if not MIN_LONG <= value <= MAX_LONG:
+        # Not a long at all: the wire's JSON type, and a constraint on a Python value.
+        assert read_back == (SerializationException, "NUMBER_VALUE is out of the range of a Long")
+        side = (
+            f"less than or equal to {MAX_LONG}"
+            if value > 0
+            else f"greater than or equal to {MIN_LONG}"
+        )
+        assert built(shape, value) == (
+            InvalidParameterException,
+            constraint("m", f"must be {side}"),
+        )
+        return
+    assert built(shape, value) == read_back
+    if minimum is not None and value < minimum:
+        assert read_back == (
+            InvalidParameterException,
+            constraint("m", f"must be greater than or equal to {minimum}"),
+        )
+    elif maximum is not None and value > maximum:
+        assert read_back == (
+            InvalidParameterException,
+            constraint("m", f"must be less than or equal to {maximum}"),
+        )
+    else:
+        assert read_back == value
+
+
+@given(max_length=st.none() | st.integers(0, 8), text=st.text(max_size=10))
+def test_a_text_is_read_and_built_by_the_same_length(max_length: int | None, text: str) -> None:
+    shape = Text(text_itself, str, max_length=max_length)
+    read_back = outcome(lambda: shape.read(text, "m"))
+    assert built(shape, text) == read_back
+    too_long = max_length is not None and len(text) > max_length
+    expected = (
+        (
+            InvalidParameterException,
+            constraint("m", f"must have length less than or equal to {max_length}"),
+        )
+        if too_long
+        else text
+    )
+    assert read_back == expected
+
+
+class _Colour(enum.Enum):
+    RED = "red"
+    BLUE = "blue"
+
+
+@pytest.mark.parametrize("item", list(_Colour))
+def test_an_enum_value_is_read_and_built_as_its_text(item: _Colour) -> None:
+    shape = enum_text(_Colour)
+    assert shape.read(item.value, "m") is item
+    assert built(shape, item) is item
+    assert built(shape, item.value) == (
+        InvalidParameterException,
+        constraint("m", "must be a _Colour"),
+    )
+    assert outcome(lambda: shape.read("green", "m")) == (
+        InvalidParameterException,
+        constraint("m", "must satisfy enum value set: [red, blue]"),
+    )
+
+
+@given(maximum=st.integers(0, 12), data=st.binary(max_size=16))
+def test_a_blob_is_read_and_built_by_the_same_maximum(maximum: int, data: bytes) -> None:
+    shape = Blob(maximum)
+    text = base64.b64encode(data).decode("ascii")
+    read_back = outcome(lambda: shape.read(text, "m"))
+    decoded = outcome(lambda: shape.read(DecodedBlob(data, len(text)), "m"))
+    assert read_back == decoded == built(shape, data) == built(shape, memoryview(data))
+    too_long = (
+        InvalidParameterException,
+        constraint("m", f"must have length less than or equal to {maximum}"),
+    )
+    assert read_back == (too_long if len(data) > maximum else data)
+
+
+@given(
+    counts=st.tuples(st.integers(0, 3), st.integers(0, 3)).map(sorted),
+    length=st.integers(0, 5),
+)
+def test_a_list_is_read_and_built_by_the_same_counts(counts: list[int], length: int) -> None:
+    low, high = counts
+    shape = List(Identifier(UploadId, UPLOAD_ID), low, high)
+    read_back = outcome(lambda: shape.read([UPLOAD] * length, "m"))
+    assert built(shape, (UploadId(UPLOAD),) * length) == read_back
+    if length < low:
+        assert read_back == (
+            InvalidParameterException,
+            constraint("m", f"must have length greater than or equal to {low}"),
+        )
+    elif length > high:
+        assert read_back == (
+            InvalidParameterException,
+            constraint("m", f"must have length less than or equal to {high}"),
+        )
+    else:
+        assert read_back == (UploadId(UPLOAD),) * length
+
+
+def test_a_blob_of_several_dimensions_is_judged_by_its_bytes() -> None:
+    shape = Blob(5)
+    square = memoryview(bytearray(6)).cast("B", (2, 3))  # len() is 2: 6 bytes
+    assert built(shape, square) == (
+        InvalidParameterException,
+        constraint("m", "must have length less than or equal to 5"),
+    )
+    assert built(Blob(6), square) is square
+
+
+# ---------------------------------------------------------------------------------------
+# Every wrong JSON type before any constraint: in a list, in a nested structure
+
+
+def test_a_list_item_of_the_wrong_json_type_answers_before_an_earlier_items_constraint() -> None:
+    body = {"repositoryName": "team/app", "uploadId": UPLOAD, "layerDigests": ["nope", DIGEST, 5]}
+    with pytest.raises(
+        SerializationException, match="NUMBER_VALUE can not be converted to a String"
+    ):
+        CompleteLayerUploadRequest.from_wire(body)
+    body["layerDigests"] = ["nope", 5]  # the very next item
+    with pytest.raises(
+        SerializationException, match="NUMBER_VALUE can not be converted to a String"
+    ):
+        CompleteLayerUploadRequest.from_wire(body)
+    body["layerDigests"] = ["nope", DIGEST, "also not"]
+    with pytest.raises(InvalidParameterException, match="regular expression"):
+        CompleteLayerUploadRequest.from_wire(body)
+
+
+def test_a_list_of_too_many_items_answers_an_items_wrong_json_type_first() -> None:
+    digests: list[object] = ["nope"] * 101
+    body = {"repositoryName": "team/app", "uploadId": UPLOAD, "layerDigests": digests}
+    with pytest.raises(InvalidParameterException) as refused:
+        CompleteLayerUploadRequest.from_wire(body)
+    assert refused.value.message == constraint(
+        "layerDigests", "must have length less than or equal to 100"
+    )
+    digests[-1] = None
+    with pytest.raises(SerializationException, match="VALUE_NULL can not be converted to a String"):
+        CompleteLayerUploadRequest.from_wire(body)
+
+
+def test_a_nested_structures_wrong_json_type_answers_before_any_constraint() -> None:
+    # A missing required member is a constraint; a number for a string is a JSON type,
+    # wherever in the body it is.
+    with pytest.raises(
+        SerializationException, match="NUMBER_VALUE can not be converted to a String"
+    ):
+        BatchCheckLayerAvailabilityResponse.from_wire({"failures": [{"layerDigest": 5}]})
+    layer = {"layerDigest": DIGEST, "layerAvailability": "MAYBE", "layerSize": 1}
+    with pytest.raises(SerializationException, match="STRING_VALUE can not be converted to a List"):
+        BatchCheckLayerAvailabilityResponse.from_wire({"layers": [layer], "failures": "x"})
+    with pytest.raises(InvalidParameterException, match="enum value set"):
+        BatchCheckLayerAvailabilityResponse.from_wire({"layers": [layer], "failures": []})
+
+
+# ---------------------------------------------------------------------------------------
+# The repository grammar, bound once per reader, reaches every nested name
+
+
+def holder_class() -> type[Any]:
+    """A class of names, in a list and in a nested structure, made anew: its readers are
+    made by the test that reads it (so mutation testing judges how they are made)."""
+
+    @attrs.frozen(kw_only=True)
+    class Named:
+        name: RepositoryName = attrs.field(
+            validator=validate_member, metadata=member("name", Identifier(RepositoryName, None))
+        )
+
+    @attrs.frozen(kw_only=True)
+    class Holder:
+        names: tuple[RepositoryName, ...] = attrs.field(
+            validator=validate_member,
+            metadata=member("names", List(Identifier(RepositoryName, None), 1, 2)),
+        )
+        nested: Named | None = attrs.field(
+            default=None,
+            validator=validate_member,
+            metadata=member("nested", Structure(Named), required=False),
+        )
+
+    return Holder
+
+
+def test_the_grammar_a_reader_is_given_reaches_lists_and_nested_structures() -> None:
+    holder = holder_class()
+    obj = {"names": ["a__b"], "nested": {"name": "c--d"}}
+    held = read(holder, obj, RepositoryGrammar.OCI)
+    assert str(held.names[0]) == "a__b"
+    assert held.nested is not None
+    assert str(held.nested.name) == "c--d"
+    for seed in ({"names": ["a__b"]}, {"names": ["ab"], "nested": {"name": "c--d"}}):
+        with pytest.raises(InvalidParameterException, match="regular expression"):
+            read(holder, seed)
+    assert read(holder, {"names": ["ab"], "nested": None}).nested is None
+
+
+# ---------------------------------------------------------------------------------------
+# The blob read in place is handed beside the JSON object
+
+
+def part(**members: object) -> dict[str, object]:
+    return {
+        "repositoryName": "team/app",
+        "uploadId": UPLOAD,
+        "partFirstByte": 0,
+        "partLastByte": 2,
+        **members,
+    }
+
+
+def test_a_blob_given_beside_the_object_is_read_as_its_blob_member() -> None:
+    request = read(UploadLayerPartRequest, part(), blob=DecodedBlob(b"abc", 4))
+    assert bytes(request.layer_part_blob) == b"abc"
+    # The blob given counts; a blob member in the object does not.
+    request = read(UploadLayerPartRequest, part(layerPartBlob="eHl6"), blob=DecodedBlob(b"abc", 4))
+    assert bytes(request.layer_part_blob) == b"abc"
+
+
+@pytest.mark.parametrize(
+    ("blob", "error", "message"),
+    [
+        (DecodedBlob(None, 5), SerializationException, "'layerPartBlob' is not valid base64"),
+        (
+            # Too long a text is judged before whether it is base64.
+            DecodedBlob(None, base64_length(20_971_520) + 1),
+            InvalidParameterException,
+            constraint("layerPartBlob", "must have length less than or equal to 20971520"),
+        ),
+        (
+            DecodedBlob(bytes(20_971_521), base64_length(20_971_521)),
+            InvalidParameterException,
+            constraint("layerPartBlob", "must have length less than or equal to 20971520"),
+        ),
+    ],
+)
+def test_a_blob_given_beside_the_object_is_held_to_the_blobs_rules(
+    blob: DecodedBlob, error: type[EcrError], message: str
+) -> None:
+    with pytest.raises(error) as refused:
+        read(UploadLayerPartRequest, part(), blob=blob)
+    assert refused.value.message == message
+
+
+def test_a_bad_blob_given_beside_the_object_answers_before_an_earlier_constraint() -> None:
+    with pytest.raises(SerializationException, match="not valid base64"):
+        read(UploadLayerPartRequest, part(uploadId="nope"), blob=DecodedBlob(None, 5))
+
+
+def test_a_blob_given_for_a_request_without_one_is_a_usage_error() -> None:
+    with pytest.raises(UsageError, match="InitiateLayerUploadRequest has no blob member"):
+        read(InitiateLayerUploadRequest, {"repositoryName": "team/app"}, blob=DecodedBlob(b"", 0))
