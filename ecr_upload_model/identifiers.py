@@ -117,7 +117,7 @@ _NAME_OCI = r"[a-z0-9]++(?:(?:[./]|__?+|-++)[a-z0-9]++)*+"
 
 
 class RepositoryGrammar(enum.Enum):
-    """The two published grammars of RepositoryName (reference sheet, section 3)."""
+    """The two published grammars of RepositoryName (docs/ecr-layer-upload.md, section 3)."""
 
     # Each member equals only itself: hashed by identity in C rather than by its name in
     # Python (Enum's own), as every read looks its reader up by grammar.

@@ -64,7 +64,7 @@ QUOTA_MAX_LAYER_BYTES = 52_000 * MIB
 #: PartSize is a ``long`` in the API model: a signed 64-bit integer.
 MAX_LONG = 2**63 - 1
 MIN_LONG = -(2**63)
-#: InitiateLayerUpload's ``partSize``: what emulators return (reference sheet, section 4).
+#: InitiateLayerUpload's ``partSize``: what emulators return (docs/ecr-layer-upload.md, section 4).
 DEFAULT_PART_SIZE = 10 * MIB
 #: LayerDigestList and BatchedOperationLayerDigestList: 1 to 100 items (API model).
 MAX_LAYER_DIGESTS = 100

@@ -19,7 +19,7 @@ nothing. Calls on different uploads never wait for each other's hashing.
 accepted call for ``idle_seconds`` is forgotten and answers UploadNotFound, completed or
 not. Without a clock nothing expires (the model reads no time of its own).
 
-Answers come in the order of the reference sheet (section 7): RepositoryNotFound, then
+Answers come in the order of docs/ecr-layer-upload.md (section 7): RepositoryNotFound, then
 UploadNotFound, then the session's part or completion rules, then LayerAlreadyExists.
 
 >>> registry = Registry("123456789012", upload_id_factory=sequential_upload_ids())

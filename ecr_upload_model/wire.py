@@ -1,7 +1,7 @@
 """The AWS JSON 1.1 wire form: (target, body bytes) in, (status, headers, body bytes) out.
 
 Every call is ``POST /`` with ``X-Amz-Target: AmazonEC2ContainerRegistry_V20150921.<Op>``
-and a JSON object as body (reference sheet, section 1). :func:`handle` makes a server's
+and a JSON object as body (docs/ecr-layer-upload.md, section 1). :func:`handle` makes a server's
 handler one line; :func:`decode_request`, :func:`encode_response` and
 :func:`encode_error` are its parts, for servers that keep their own sessions.
 

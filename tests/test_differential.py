@@ -190,7 +190,7 @@ def test_the_testing_module_without_hypothesis_says_how_to_install_it() -> None:
 
 
 # ---------------------------------------------------------------------------------------
-# Against moto, a real peer with known divergences (reference sheet, section 6)
+# Against moto, a real peer with known divergences (docs/ecr-layer-upload.md, section 6)
 
 
 @pytest.fixture

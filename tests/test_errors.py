@@ -32,7 +32,7 @@ from ecr_upload_model.strategies import registry_ids, repository_names, upload_i
 
 ERROR_CLASSES = sorted(ERRORS_BY_CODE.values(), key=lambda error: error.code)
 
-# The errors each operation may return (reference sheet, section 2), each by its wire name.
+# The errors each operation may return (docs/ecr-layer-upload.md, section 2), each by its wire name.
 ERRORS_OF_THE_FOUR_OPERATIONS = {
     "ServerException",
     "InvalidParameterException",

@@ -261,7 +261,7 @@ def test_blob_that_is_not_strict_base64_is_a_serialization_exception(blob: str) 
 def test_blob_text_too_long_for_the_maximum_is_refused_by_its_length_alone(
     character: str,
 ) -> None:
-    """Judged before decoding, whether or not the text would decode (reference, section 7)."""
+    """Judged before decoding, decodable or not (docs/ecr-layer-upload.md, section 7)."""
     text = character * (4 * (API_MAX_PART_BYTES // 3 + 1) + 4)
     message = refused_as(
         "UploadLayerPart", part_body(layerPartBlob=text), "InvalidParameterException"

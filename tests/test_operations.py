@@ -1,7 +1,7 @@
 """The four operations' requests and responses: from_wire, to_wire, and ECR's order of errors.
 
 The wire form here is the decoded JSON object (what ``json.loads`` gives); the blob is
-base64 text. Rows of the reference sheet's decision table (section 7) that are decided
+base64 text. Rows of the decision table of docs/ecr-layer-upload.md (section 7) that are decided
 when a request is read are tested here; those decided by the session, in test_session.
 """
 

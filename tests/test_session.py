@@ -163,7 +163,7 @@ def test_fresh_session_holds_nothing() -> None:
 
 
 # ---------------------------------------------------------------------------------------
-# Refused parts (decision table, section 7)
+# Refused parts (docs/ecr-layer-upload.md, section 7)
 
 
 def test_first_part_not_at_zero_is_refused_without_a_last_valid_byte() -> None:

@@ -125,7 +125,7 @@ INVALID: list[tuple[str, Callable[..., st.SearchStrategy[tuple[Violation, object
     ("LayerDigest", invalid_layer_digests, LAYER_DIGEST),
 ]
 NOT_APPLICABLE = {("RegistryId", Violation.BAD_SEPARATOR), ("LayerDigest", Violation.TOO_LONG)}
-# What each identifier may be written with (reference sheet, section 3).
+# What each identifier may be written with (docs/ecr-layer-upload.md, section 3).
 DIGITS = "0123456789"
 LOWER = "abcdefghijklmnopqrstuvwxyz"
 ALPHABETS = {
