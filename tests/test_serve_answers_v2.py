@@ -119,8 +119,7 @@ def test_a_malformed_chunked_body_is_refused_and_its_connection_closed(
     location = start_upload(connection)
     connection.putrequest("PATCH", location, skip_accept_encoding=True)
     connection.putheader("Transfer-Encoding", "chunked")
-    connection.endheaders()
-    connection.send(body)
+    connection.endheaders(body)  # in one send, before any answer can close the connection
     answer = connection.getresponse()
     text = answer.read()
     assert answer.status == 400, (answer.status, text)
@@ -135,16 +134,13 @@ def test_a_malformed_chunked_body_is_refused_and_its_connection_closed(
 
 def test_the_json_api_still_refuses_a_chunked_body(connect: Connect) -> None:
     connection = connect()
-    connection.request(
-        "POST",
-        "/",
-        body=iter([b'{"repositoryName": "team/app"}']),
-        headers={
-            "X-Amz-Target": "AmazonEC2ContainerRegistry_V20150921.InitiateLayerUpload",
-            "Content-Type": "application/x-amz-json-1.1",
-        },
-        encode_chunked=True,
-    )
+    connection.putrequest("POST", "/", skip_accept_encoding=True)
+    connection.putheader("X-Amz-Target", "AmazonEC2ContainerRegistry_V20150921.InitiateLayerUpload")
+    connection.putheader("Content-Type", "application/x-amz-json-1.1")
+    connection.putheader("Transfer-Encoding", "chunked")
+    # Headers and body in one send: the server answers before it reads the body.
+    body = b'{"repositoryName": "team/app"}'
+    connection.endheaders(b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body))
     answer = connection.getresponse()
     answer.read()
     assert answer.status == 411
@@ -158,8 +154,7 @@ def test_a_refused_blob_closes_the_connection_instead_of_reading_it(
     # No such repository: the front end answers before it reads the body.
     connection.putrequest("PUT", "/v2/team/missing/blobs/uploads/x?digest=sha256:00")
     connection.putheader("Content-Length", str(1 << 40))
-    connection.endheaders()
-    connection.send(b"some of it")
+    connection.endheaders(b"some of it")  # in one send, before the answer closes it
     answer = connection.getresponse()
     answer.read()
     assert answer.status >= 400

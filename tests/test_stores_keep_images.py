@@ -8,8 +8,10 @@ Each test runs over every store (``site``) or the durable ones (``durable_site``
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import sqlite3
+import threading
 from pathlib import Path
 
 from oci_images import OCI_MANIFEST, image_manifest, index
@@ -181,3 +183,36 @@ def test_a_database_of_the_first_schema_is_brought_up_to_date(tmp_path: Path) ->
         assert store.tagged(name("team/app"), ImageTag("v1")) == IMAGE.digest
     with contextlib.closing(sqlite3.connect(tmp_path / DATABASE_NAME)) as db:
         assert db.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
+
+
+def test_manifests_pushed_at_once_through_several_stores_are_all_kept(site: StoreSite) -> None:
+    """Threads over stores of their own (a server's processes) push manifests and move
+    one tag at once: none is lost, and the tag points at one of them."""
+    registry_over(site.open())
+    writers = 8
+    manifests = [
+        Manifest.parse(image_manifest(CONFIG, [b"layer %d" % number]), None)
+        for number in range(writers * 4)
+    ]
+    stores = [site.open() for _ in range(writers)]
+    start = threading.Barrier(writers)
+
+    def push_share(index: int) -> None:
+        start.wait()
+        for manifest in manifests[index::writers]:
+            assert stores[index].put_manifest(name("team/app"), manifest, ImageTag("latest"))
+            assert stores[index].put_manifest(
+                name("team/app"), manifest, ImageTag(manifest.digest.hex[:20])
+            )
+
+    with concurrent.futures.ThreadPoolExecutor(writers) as pool:
+        list(pool.map(push_share, range(writers)))
+
+    store = site.open()
+    app = name("team/app")
+    assert store.tagged(app, ImageTag("latest")) in {manifest.digest for manifest in manifests}
+    assert len(store.tags(app)) == len(manifests) + 1
+    for number, manifest in enumerate(manifests):
+        assert store.manifest(app, manifest.digest) == manifest
+        assert store.tagged(app, ImageTag(manifest.digest.hex[:20])) == manifest.digest
+        assert store.references_layer(app, sha256(b"layer %d" % number))

@@ -17,6 +17,9 @@ a body that ends or stops short         400     SerializationException, connecti
 the signature over the body             400     InvalidSignatureException
 ======================================  ======  =============================================
 
+(``serve`` puts :func:`ecr_upload_model.oci.wsgi_app` in front of it: ``/v2/`` goes to
+the OCI front end over the same registry, every other path here.)
+
 Then :func:`ecr_upload_model.wire.handle` answers (its status, headers and body as they
 are). Every answer carries ``x-amzn-RequestId``, a new uuid4 for each call.
 
