@@ -299,3 +299,55 @@ def test_errors_equal_by_wire_form_and_type() -> None:
         "x", last_valid_byte_received=2
     )
     assert hash(LimitExceededException("x")) == hash(LimitExceededException("x"))
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ([], "error body is not a JSON object"),
+        ({"__type": 1, "message": "m"}, "error body has no string __type and message"),
+        (
+            {"__type": "InvalidLayerPartException", "lastValidByteReceived": -1},
+            "error body member: Invalid parameter at 'lastValidByteReceived' failed to satisfy "
+            "constraint: 'must be greater than or equal to 0'",
+        ),
+    ],
+)
+def test_malformed_error_body_is_refused_saying_what_is_wrong(body: object, message: str) -> None:
+    with pytest.raises(SerializationException) as refused:
+        read_error_body(body)
+    assert refused.value.message == message
+
+
+def test_error_body_members_of_the_wrong_type_are_dropped_and_the_largest_long_kept() -> None:
+    kms = read_error_body({"__type": "KmsException", "message": "m", "kmsError": 5})
+    assert kms.to_wire() == {"__type": "KmsException", "message": "m"}
+    part = read_error_body(
+        {
+            "__type": "InvalidLayerPartException",
+            "message": "m",
+            "registryId": 5,
+            "uploadId": ["x"],
+            "lastValidByteReceived": MAX_LONG,
+        }
+    )
+    assert part.to_wire() == {
+        "__type": "InvalidLayerPartException",
+        "message": "m",
+        "lastValidByteReceived": MAX_LONG,
+    }
+
+
+def test_error_repr_names_its_class_and_message() -> None:
+    assert repr(InvalidLayerPartException("gap")) == "InvalidLayerPartException('gap')"
+
+
+def test_error_body_with_a_member_of_a_bad_form_is_refused_naming_it() -> None:
+    with pytest.raises(SerializationException) as refused:
+        read_error_body(
+            {"__type": "InvalidLayerPartException", "message": "m", "registryId": "abc"}
+        )
+    assert refused.value.message == (
+        "error body member: Invalid parameter at 'registryId' failed to satisfy constraint: "
+        "'must satisfy regular expression '[0-9]{12}''"
+    )

@@ -77,3 +77,10 @@ def test_part_size_within_the_part_bounds_is_accepted(
         part_size,
         max_part,
     )
+
+
+def test_limits_refuse_a_part_size_outside_the_part_bounds_saying_so() -> None:
+    with pytest.raises(
+        UsageError, match=r"^part_size must lie between min_part_bytes and max_part_bytes$"
+    ):
+        Limits(part_size=1)

@@ -19,6 +19,9 @@ from ecr_upload_model import (
     EcrError,
     InitiateLayerUploadRequest,
     InvalidParameterException,
+    LayerAvailability,
+    LayerFailure,
+    LayerFailureCode,
     RepositoryGrammar,
     RepositoryName,
     SerializationException,
@@ -39,9 +42,11 @@ from ecr_upload_model._shapes import (
     read,
     text_itself,
     validate_member,
+    write,
 )
 from ecr_upload_model.identifiers import UPLOAD_ID, UploadId
-from ecr_upload_model.limits import MAX_LONG, MIN_LONG, base64_length
+from ecr_upload_model.limits import API_MAX_PART_BYTES, MAX_LONG, MIN_LONG, base64_length
+from ecr_upload_model.operations import REPOSITORY_NAME
 
 UPLOAD = "0a1b2c3d-0000-4000-8000-000000000000"
 DIGEST = "sha256:" + "ab" * 32
@@ -340,3 +345,188 @@ def test_a_bad_blob_given_beside_the_object_answers_before_an_earlier_constraint
 def test_a_blob_given_for_a_request_without_one_is_a_usage_error() -> None:
     with pytest.raises(UsageError, match="InitiateLayerUploadRequest has no blob member"):
         read(InitiateLayerUploadRequest, {"repositoryName": "team/app"}, blob=DecodedBlob(b"", 0))
+
+
+@pytest.mark.parametrize("enum", [LayerAvailability, LayerFailureCode])
+def test_enum_shape_reads_each_value_and_writes_it_back(
+    enum: type[LayerAvailability] | type[LayerFailureCode],
+) -> None:
+    # Made here, not at import: mutmut switches a mutant on per call, so a shape made
+    # only while the package is imported could not be judged.
+    shape = enum_text(enum)
+    for item in enum:
+        assert shape.read(item.value, "m") is item
+        assert shape.encode(item) == item.value
+        shape.validate(item, "m")
+
+
+def test_enum_shape_refuses_another_text_naming_the_allowed_values() -> None:
+    shape = enum_text(LayerAvailability)
+    with pytest.raises(InvalidParameterException) as refused:
+        shape.read("available", "layerAvailability")
+    assert refused.value.message == (
+        "Invalid parameter at 'layerAvailability' failed to satisfy constraint: "
+        "'must satisfy enum value set: [AVAILABLE, UNAVAILABLE, ARCHIVED]'"
+    )
+    with pytest.raises(InvalidParameterException, match="must be a LayerAvailability"):
+        shape.validate("AVAILABLE", "layerAvailability")
+
+
+def test_any_class_declaring_members_is_read_and_written_by_the_one_mechanism() -> None:
+    # Made here, not at import: a class read() has never seen, described by member().
+    @attrs.frozen(kw_only=True)
+    class _Sample:
+        name: str = attrs.field(metadata=member("name", Text(text_itself, str)))
+        count: int | None = attrs.field(
+            default=None, metadata=member("count", Long(minimum=1), required=False)
+        )
+
+    sample = read(_Sample, {"name": "x", "count": 2, "other": 1})
+    assert (sample.name, sample.count) == ("x", 2)
+    assert write(sample) == {"name": "x", "count": 2}
+    assert read(_Sample, {"name": "y"}).count is None
+    with pytest.raises(InvalidParameterException, match=r"'name' failed .* 'must not be null'"):
+        read(_Sample, {"count": 2})
+    with pytest.raises(InvalidParameterException, match="greater than or equal to 1"):
+        read(_Sample, {"name": "x", "count": 0})
+    # A wrong JSON type after a constraint violation still answers first.
+    with pytest.raises(SerializationException, match="STRING_VALUE can not be converted"):
+        read(_Sample, {"count": "2"})
+
+
+@pytest.mark.parametrize(
+    ("shape_type", "obj", "message"),
+    [
+        (
+            UploadLayerPartRequest,
+            {"repositoryName": 5},
+            "NUMBER_VALUE can not be converted to a String",
+        ),
+        (
+            UploadLayerPartRequest,
+            {"layerPartBlob": True},
+            "TRUE_VALUE can not be converted to a Blob",
+        ),
+        (
+            UploadLayerPartRequest,
+            {"partFirstByte": False},
+            "FALSE_VALUE can not be converted to a Long",
+        ),
+        (
+            UploadLayerPartRequest,
+            {"partFirstByte": [1]},
+            "START_ARRAY can not be converted to a Long",
+        ),
+        (
+            # Not a JSON value at all: named by its Python type.
+            UploadLayerPartRequest,
+            {"partFirstByte": b"1"},
+            "bytes can not be converted to a Long",
+        ),
+        (
+            UploadLayerPartRequest,
+            {"partFirstByte": float("nan")},
+            "nan can not be converted to a Long",
+        ),
+        (
+            UploadLayerPartRequest,
+            {"partFirstByte": 2**63},
+            "NUMBER_VALUE is out of the range of a Long",
+        ),
+        (
+            CompleteLayerUploadRequest,
+            {"layerDigests": {}},
+            "START_OBJECT can not be converted to a List",
+        ),
+        (LayerFailure, {"failureReason": 1.5}, "NUMBER_VALUE can not be converted to a String"),
+        (
+            BatchCheckLayerAvailabilityResponse,
+            {"layers": ["x"]},
+            "STRING_VALUE can not be converted to a Structure",
+        ),
+    ],
+)
+def test_wrong_json_type_is_named_by_its_token_and_the_shape(
+    shape_type: Any, obj: dict[str, object], message: str
+) -> None:
+    with pytest.raises(SerializationException) as refused:
+        shape_type.from_wire(obj)
+    assert refused.value.message == message
+
+
+def test_a_list_item_is_refused_under_the_list_members_name() -> None:
+    with pytest.raises(InvalidParameterException) as refused:
+        CompleteLayerUploadRequest.from_wire(
+            {"repositoryName": "a/b", "uploadId": UPLOAD, "layerDigests": ["nope"]}
+        )
+    assert refused.value.member == "layerDigests"
+
+
+def test_typed_construction_is_refused_naming_the_member_and_the_type() -> None:
+    with pytest.raises(InvalidParameterException) as refused:
+        BatchCheckLayerAvailabilityResponse(layers=("x",), failures=())  # type: ignore[arg-type]
+    assert refused.value.message == (
+        "Invalid parameter at 'layers' failed to satisfy constraint: 'must be a Layer'"
+    )
+    with pytest.raises(InvalidParameterException, match=r"'failureReason' .* 'must be a str'"):
+        LayerFailure(
+            layer_digest="x",
+            failure_code=LayerFailureCode.MISSING_LAYER_DIGEST,
+            failure_reason=1,  # type: ignore[arg-type]
+        )
+
+
+def test_a_blob_of_exactly_the_maximum_may_be_built_in_python() -> None:
+    blob = memoryview(bytearray(API_MAX_PART_BYTES))
+    request = UploadLayerPartRequest(
+        repository_name=RepositoryName("a/b"),
+        upload_id=UploadId(UPLOAD),
+        part_first_byte=0,
+        part_last_byte=API_MAX_PART_BYTES - 1,
+        layer_part_blob=blob,
+    )
+    assert request.layer_part_blob is blob
+
+
+def test_a_blob_view_that_is_not_contiguous_bytes_is_refused_saying_so() -> None:
+    with pytest.raises(InvalidParameterException) as refused:
+        UploadLayerPartRequest(
+            repository_name=RepositoryName("a/b"),
+            upload_id=UploadId(UPLOAD),
+            part_first_byte=0,
+            part_last_byte=1,
+            layer_part_blob=memoryview(b"abcd")[::2],
+        )
+    assert refused.value.message == (
+        "Invalid parameter at 'layerPartBlob' failed to satisfy constraint: "
+        "'must be a contiguous memoryview of bytes'"
+    )
+
+
+def test_the_repository_name_shape_judges_by_the_grammar_it_is_given() -> None:
+    oci = REPOSITORY_NAME.for_grammar(RepositoryGrammar.OCI)
+    name = oci.read("a__b", "repositoryName")
+    assert name == RepositoryName("a__b", grammar=RepositoryGrammar.OCI)
+    for seed in (REPOSITORY_NAME, REPOSITORY_NAME.for_grammar(RepositoryGrammar.SEED)):
+        with pytest.raises(InvalidParameterException, match="regular expression"):
+            seed.read("a__b", "repositoryName")
+
+
+def test_a_body_that_is_not_an_object_is_named_by_its_token() -> None:
+    with pytest.raises(SerializationException) as refused:
+        UploadLayerPartRequest.from_wire([])
+    assert refused.value.message == "START_ARRAY can not be converted to a Structure"
+
+
+def test_a_later_blob_of_bad_base64_answers_before_an_earlier_constraint_naming_itself() -> None:
+    with pytest.raises(SerializationException) as refused:
+        UploadLayerPartRequest.from_wire(
+            {
+                "repositoryName": "Not/Valid",
+                "uploadId": UPLOAD,
+                "partFirstByte": 0,
+                "partLastByte": 0,
+                "layerPartBlob": "!!!!",
+            }
+        )
+    assert refused.value.message == "'layerPartBlob' is not valid base64"

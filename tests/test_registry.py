@@ -726,3 +726,85 @@ def test_the_memory_store_keeps_no_layer_bytes_to_read() -> None:
     held = push(registry, b"abcd")
     assert store.layer(name("team/app"), held) == HeldLayer(held, 4)
     assert store.open_layer(name("team/app"), held) is None
+
+
+def test_registry_refusals_name_the_repository_registry_and_upload() -> None:
+    registry = Registry("123456789012", upload_id_factory=sequential_upload_ids())
+    name = registry.create_repository("team/app")
+    with pytest.raises(RepositoryNotFoundException) as missing:
+        registry.initiate_layer_upload(
+            InitiateLayerUploadRequest(repository_name=RepositoryName("x/y"))
+        )
+    assert missing.value.message == (
+        "The repository with name 'x/y' does not exist in the registry with id '123456789012'"
+    )
+    other = RegistryId("210987654321")
+    with pytest.raises(RepositoryNotFoundException, match="registry with id '210987654321'"):
+        registry.initiate_layer_upload(
+            InitiateLayerUploadRequest(registry_id=other, repository_name=name)
+        )
+    part = UploadLayerPartRequest(
+        repository_name=name,
+        upload_id=UNKNOWN_UPLOAD_ID,
+        part_first_byte=0,
+        part_last_byte=0,
+        layer_part_blob=b"x",
+    )
+    with pytest.raises(UploadNotFoundException) as unknown:
+        registry.upload_layer_part(part)
+    assert unknown.value.message == (
+        f"Upload '{UNKNOWN_UPLOAD_ID}' is not found in repository 'team/app' "
+        "of registry '123456789012'"
+    )
+    complete = CompleteLayerUploadRequest(
+        repository_name=name, upload_id=UNKNOWN_UPLOAD_ID, layer_digests=(sha256(b""),)
+    )
+    with pytest.raises(UploadNotFoundException, match="in repository 'team/app'"):
+        registry.complete_layer_upload(complete)
+
+
+def test_a_layer_already_held_is_refused_naming_it() -> None:
+    registry = Registry("123456789012", upload_id_factory=sequential_upload_ids())
+    name = registry.create_repository("team/app")
+    digest = LayerDigest.sha256(hashlib.sha256(b"x").hexdigest())
+
+    def push() -> None:
+        upload_id = registry.initiate_layer_upload(
+            InitiateLayerUploadRequest(repository_name=name)
+        ).upload_id
+        registry.upload_layer_part(
+            UploadLayerPartRequest(
+                repository_name=name,
+                upload_id=upload_id,
+                part_first_byte=0,
+                part_last_byte=0,
+                layer_part_blob=b"x",
+            )
+        )
+        registry.complete_layer_upload(
+            CompleteLayerUploadRequest(
+                repository_name=name, upload_id=upload_id, layer_digests=(digest,)
+            )
+        )
+
+    push()
+    with pytest.raises(LayerAlreadyExistsException) as held:
+        push()
+    assert held.value.message == (
+        f"The layer '{digest}' already exists in the repository 'team/app' "
+        "of registry '123456789012'"
+    )
+
+
+def test_sequential_ids_refuse_a_bad_start_and_their_end_saying_so() -> None:
+    with pytest.raises(UsageError, match="start must be a non-negative int, not -1"):
+        sequential_upload_ids(-1)
+    last = sequential_upload_ids(2**128 - 1)
+    last()
+    with pytest.raises(UsageError, match=r"^sequential upload ids are exhausted \(128 bits\)$"):
+        last()
+    registry = Registry("123456789012", upload_id_factory=lambda: UNKNOWN_UPLOAD_ID)
+    name = registry.create_repository("team/app")
+    registry.initiate_layer_upload(InitiateLayerUploadRequest(repository_name=name))
+    with pytest.raises(UsageError, match=f"repeated {UNKNOWN_UPLOAD_ID}, an id in use"):
+        registry.initiate_layer_upload(InitiateLayerUploadRequest(repository_name=name))

@@ -37,7 +37,7 @@ from ecr_upload_model import (
     UsageError,
 )
 from ecr_upload_model.limits import MAX_LONG, MIN_PART_BYTES
-from ecr_upload_model.session import MAX_PART_COUNT, SNAPSHOT_SCHEMA
+from ecr_upload_model.session import MAX_PART_COUNT, SNAPSHOT_SCHEMA, _instance_of
 from ecr_upload_model.strategies import (
     LayerUpload,
     faulty_layer_uploads,
@@ -50,6 +50,7 @@ NAME = RepositoryName("team/app")
 OTHER_NAME = RepositoryName("team/other")
 UPLOAD = UploadId("0a1b2c3d-0000-4000-8000-000000000000")
 OTHER_UPLOAD = UploadId("ffffffff-ffff-4fff-bfff-ffffffffffff")
+DIGEST = "sha256:" + "0" * 64
 #: Small parts keep the tests fast; the real 5 MiB and 10 MiB have their own tests.
 SMALL = Limits(max_part_bytes=16, min_part_bytes=4, part_size=8)
 
@@ -866,3 +867,277 @@ def test_a_session_of_the_most_parts_it_counts_refuses_another_and_still_complet
     done, _ = session.complete(request, sha256(b""))
     assert done.revision == MAX_LONG
     assert UploadSession.from_snapshot(done.to_snapshot()) == done
+
+
+#: The message of a session no transitions reach: the rule broken, then the counts.
+UNREACHABLE = "no upload reaches this session: the rule '{}' fails for {}"
+
+
+@pytest.mark.parametrize(
+    ("limits", "progress", "message"),
+    [
+        (
+            SMALL,
+            {"lastByteReceived": 4},
+            UNREACHABLE.format(
+                "an upload without parts holds nothing and is not completed",
+                "0 parts, 5 bytes, the latest of 0",
+            ),
+        ),
+        (
+            SMALL,
+            {"lastByteReceived": 0, "partCount": 1},
+            UNREACHABLE.format(
+                "the latest part fits the limits", "1 parts, 1 bytes, the latest of 0"
+            ),
+        ),
+        (
+            # One part, larger than what the upload holds.
+            SMALL,
+            {"lastByteReceived": 2, "partCount": 1, "latestPartSize": 5},
+            UNREACHABLE.format(
+                "earlier parts hold enough bytes", "1 parts, 3 bytes, the latest of 5"
+            ),
+        ),
+        (
+            SMALL,
+            {"lastByteReceived": 17, "partCount": 2, "latestPartSize": 1},
+            UNREACHABLE.format(
+                "earlier parts fit the limits", "2 parts, 18 bytes, the latest of 1"
+            ),
+        ),
+        (
+            SMALL,
+            {
+                "lastByteReceived": 4,
+                "partCount": 1,
+                "latestPartSize": 5,
+                "hasSmallPartBeforeLatest": True,
+            },
+            UNREACHABLE.format(
+                "a small part before the latest needs two parts",
+                "1 parts, 5 bytes, the latest of 5",
+            ),
+        ),
+        (
+            SMALL,
+            {
+                "lastByteReceived": 1,
+                "partCount": 2,
+                "latestPartSize": 1,
+                "hasSmallPartBeforeLatest": True,
+                "layerDigest": DIGEST,
+            },
+            UNREACHABLE.format(
+                "a completed upload has no small part before its last",
+                "2 parts, 2 bytes, the latest of 1",
+            ),
+        ),
+        (
+            attrs.evolve(SMALL, max_parts=1),
+            {"lastByteReceived": 4, "partCount": 2, "latestPartSize": 1},
+            UNREACHABLE.format("the parts fit the quota", "2 parts, 5 bytes, the latest of 1"),
+        ),
+        (
+            attrs.evolve(SMALL, max_layer_bytes=2),
+            {"lastByteReceived": 2, "partCount": 1, "latestPartSize": 3},
+            UNREACHABLE.format("the layer fits the quota", "1 parts, 3 bytes, the latest of 3"),
+        ),
+    ],
+)
+def test_snapshot_no_upload_reaches_is_refused_naming_the_rule_it_breaks(
+    limits: Limits, progress: dict[str, Any], message: str
+) -> None:
+    revision = progress.get("partCount", 0) + ("layerDigest" in progress)
+    snapshot = fresh_snapshot(limits=attrs.asdict(limits), revision=revision, **progress)
+    with pytest.raises(InvalidSnapshotError) as refused:
+        UploadSession.from_snapshot(snapshot)
+    assert str(refused.value) == f"not a session snapshot: {message}"
+
+
+@pytest.mark.parametrize(
+    ("limits", "held", "request_", "wire"),
+    [
+        (
+            attrs.evolve(SMALL, max_parts=1),
+            [b"abcd"],
+            {"part_first_byte": 4, "part_last_byte": 5, "layer_part_blob": b"ef"},
+            {
+                "__type": "LimitExceededException",
+                "message": "The upload already holds 1 parts, the most a layer may have",
+            },
+        ),
+        (
+            attrs.evolve(SMALL, max_layer_bytes=5),
+            [],
+            {"part_first_byte": 0, "part_last_byte": 5, "layer_part_blob": b"abcdef"},
+            {
+                "__type": "LimitExceededException",
+                "message": "The part would make the layer 6 bytes, over the maximum 5",
+            },
+        ),
+        (
+            # No registryId: the message names the session's registry.
+            SMALL,
+            [],
+            {
+                "upload_id": OTHER_UPLOAD,
+                "part_first_byte": 0,
+                "part_last_byte": 0,
+                "layer_part_blob": b"a",
+            },
+            {
+                "__type": "UploadNotFoundException",
+                "message": f"Upload '{OTHER_UPLOAD}' is not found in repository "
+                "'team/app' of registry '123456789012'",
+            },
+        ),
+        (
+            SMALL,
+            [],
+            {
+                "registry_id": RegistryId("210987654321"),
+                "part_first_byte": 0,
+                "part_last_byte": 0,
+                "layer_part_blob": b"a",
+            },
+            {
+                "__type": "UploadNotFoundException",
+                "message": f"Upload '{UPLOAD}' is not found in repository "
+                "'team/app' of registry '210987654321'",
+            },
+        ),
+    ],
+)
+def test_refused_part_is_answered_with_a_message_saying_what_it_breaks(
+    limits: Limits, held: list[bytes], request_: dict[str, Any], wire: dict[str, object]
+) -> None:
+    session = holding(*held, limits=limits)
+    arguments: dict[str, Any] = {
+        "repository_name": session.repository_name,
+        "upload_id": session.upload_id,
+        **request_,
+    }
+    with pytest.raises(EcrError) as refused:
+        session.upload_part(UploadLayerPartRequest(**arguments))
+    assert refused.value.to_wire() == wire
+
+
+@pytest.mark.parametrize(
+    ("held", "wire"),
+    [
+        (
+            [b"ab", b"cd"],
+            {
+                "__type": "LayerPartTooSmallException",
+                "message": "All layer parts except the last part should be at least 4 bytes",
+            },
+        ),
+        (
+            [b"abcd"],
+            {
+                "__type": "InvalidLayerException",
+                "message": f"The layer digest calculated for upload '{UPLOAD}' is "
+                f"sha256:{'1' * 64}, which is none of the digests specified",
+            },
+        ),
+    ],
+)
+def test_refused_completion_is_answered_with_a_message_saying_what_is_wrong(
+    held: list[bytes], wire: dict[str, object]
+) -> None:
+    session = holding(*held)
+    request = completion(LayerDigest(DIGEST))
+    with pytest.raises(EcrError) as refused:
+        session.complete(request, LayerDigest("sha256:" + "1" * 64))
+    assert refused.value.to_wire() == wire
+
+
+def fresh_snapshot(*, without: str = "", **changes: object) -> dict[str, object]:
+    """The snapshot of a new session under SMALL, written out; ``without`` drops a member."""
+    snapshot: dict[str, object] = {
+        "schema": "ecr_upload_model.UploadSession/1",
+        "registryId": str(REGISTRY),
+        "repositoryName": "team/app",
+        "uploadId": str(UPLOAD),
+        "limits": attrs.asdict(SMALL),
+        "lastByteReceived": None,
+        "partCount": 0,
+        "latestPartSize": 0,
+        "hasSmallPartBeforeLatest": False,
+        "layerDigest": None,
+        "revision": 0,
+        **changes,
+    }
+    snapshot.pop(without, None)
+    return snapshot
+
+
+@pytest.mark.parametrize(
+    ("snapshot", "message"),
+    [
+        (None, "the schema is not 'ecr_upload_model.UploadSession/1'"),
+        (fresh_snapshot(registryId=123456789012), "'registryId' is 123456789012, not a str"),
+        # A missing count must not quietly read as 0.
+        (fresh_snapshot(without="partCount"), "'partCount' is None, not a int"),
+        (fresh_snapshot(without="latestPartSize"), "'latestPartSize' is None, not a int"),
+        (fresh_snapshot(without="revision"), "'revision' is None, not a int"),
+        (
+            fresh_snapshot(partCount=-1),
+            "'partCount' is -1, outside 0 to 9223372036854775807",
+        ),
+        (
+            fresh_snapshot(limits={"unknown": 1}),
+            "'limits' has the fields ['unknown'], not ['max_layer_bytes', 'max_part_bytes', "
+            "'max_parts', 'min_part_bytes', 'part_size']",
+        ),
+        (fresh_snapshot(revision=5), "'revision' is 5, not 0"),
+        (
+            fresh_snapshot(lastByteReceived=4),
+            UNREACHABLE.format(
+                "an upload without parts holds nothing and is not completed",
+                "0 parts, 5 bytes, the latest of 0",
+            ),
+        ),
+    ],
+)
+def test_snapshot_refusal_says_what_is_wrong(snapshot: object, message: str) -> None:
+    with pytest.raises(InvalidSnapshotError) as refused:
+        UploadSession.from_snapshot(snapshot)
+    assert str(refused.value) == f"not a session snapshot: {message}"
+
+
+def test_snapshot_of_the_most_parts_a_session_counts_is_read_back() -> None:
+    # MAX_PART_COUNT - 1 parts of one byte (under the minimum, hence the flag), then one of
+    # two; completed, its revision is the largest long.
+    snapshot = fresh_snapshot(
+        limits=attrs.asdict(Limits()),
+        lastByteReceived=MAX_PART_COUNT,
+        partCount=MAX_PART_COUNT,
+        latestPartSize=2,
+        hasSmallPartBeforeLatest=True,
+        revision=MAX_PART_COUNT,
+    )
+    session = UploadSession.from_snapshot(snapshot)
+    assert (session.part_count, session.last_byte_received, session.revision) == (
+        MAX_PART_COUNT,
+        MAX_PART_COUNT,
+        MAX_LONG - 1,
+    )
+    assert session.to_snapshot() == snapshot
+    with pytest.raises(InvalidSnapshotError, match="the parts fit the quota"):
+        UploadSession.from_snapshot(
+            {**snapshot, "partCount": MAX_LONG, "lastByteReceived": MAX_LONG, "revision": MAX_LONG}
+        )
+
+
+def test_type_check_of_a_session_field_names_the_field_and_the_types() -> None:
+    # Made here, not at import: the session's fields are checked by checks made at import.
+    field = attrs.fields(Limits).part_size
+    _instance_of((int, str))(None, field, "text")
+    with pytest.raises(UsageError) as refused:
+        _instance_of((int, str))(None, field, None)
+    assert str(refused.value) == "part_size must be a int or str, not None"
+    with pytest.raises(UsageError) as refused:
+        _instance_of(int)(None, field, 1.5)
+    assert str(refused.value) == "part_size must be a int, not 1.5"

@@ -32,6 +32,7 @@ from ecr_upload_model import (
     Limits,
     Registry,
     RegistryId,
+    RepositoryGrammar,
     RepositoryName,
     SerializationException,
     ServerException,
@@ -61,6 +62,7 @@ from ecr_upload_model.wire import (
     encode_error,
     encode_response,
     handle,
+    parse_body,
 )
 
 REGISTRY_ID = "123456789012"
@@ -658,3 +660,44 @@ def test_hostile_calls_get_an_answer_and_a_refusal_changes_nothing(
         assert isinstance(answer["message"], str)
         assert registry.session(UploadId(UPLOAD_ID)) == before
         assert registry.session(UploadId("00000000-0000-0000-0000-000000000001")) is None
+
+
+def test_unknown_operation_message_names_the_operation_or_the_foreign_target() -> None:
+    registry = Registry("123456789012")
+    for target, named in (
+        (f"{TARGET_PREFIX}.UploadLayerPart.x", "'UploadLayerPart.x'"),
+        ("Other_V1.UploadLayerPart", "'Other_V1.UploadLayerPart'"),
+    ):
+        _, _, body = handle(registry, target, b"{}")
+        assert json.loads(body)["message"] == (
+            f"The operation {named} is not known to this service"
+        )
+
+
+@pytest.mark.parametrize(
+    ("token", "message"),
+    [
+        (b"NaN", "NaN is not a JSON number"),
+        (b"-Infinity", "-Infinity is not a JSON number"),
+        (b"9" * 40, "NUMBER_VALUE is out of the range of a Long"),
+        (b"[" * 100_000, "The request body is nested too deeply"),
+    ],
+)
+def test_body_refusals_say_what_is_wrong(token: bytes, message: str) -> None:
+    with pytest.raises(SerializationException) as refused:
+        parse_body(b'{"x": ' + token + b"}")
+    assert refused.value.message == message
+
+
+def test_a_registry_of_the_oci_grammar_reads_its_names_over_the_wire() -> None:
+    registry = Registry("123456789012", grammar=RepositoryGrammar.OCI)
+    registry.create_repository("a__b")
+    status, _, _ = handle(
+        registry, f"{TARGET_PREFIX}.InitiateLayerUpload", b'{"repositoryName": "a__b"}'
+    )
+    assert status == 200
+
+
+def test_request_id_that_would_break_a_header_is_refused_naming_it() -> None:
+    with pytest.raises(UsageError, match=r"printable ASCII, not 'a\\nb'"):
+        handle(Registry("123456789012"), "x", b"{}", request_id="a\nb")
