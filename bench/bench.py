@@ -52,6 +52,7 @@ import attrs
 import botocore.session
 import pydantic
 import regex
+from _report import human, print_table
 from botocore.validate import validate_parameters
 
 from ecr_upload_model import (
@@ -118,21 +119,6 @@ def interleaved(
         for name, function in [*candidates[shift:], *candidates[:shift]]:
             samples[name].append(per_call_seconds(function, numbers[name]))
     return {name: statistics.median(times) for name, times in samples.items()}
-
-
-def human(seconds: float) -> str:
-    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6)):
-        if seconds >= scale:
-            return f"{seconds / scale:.3g} {unit}"
-    return f"{seconds / 1e-9:.3g} ns"
-
-
-def print_table(title: str, header: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
-    print(f"\n### {title}\n")
-    print("| " + " | ".join(header) + " |")
-    print("|" + "|".join(" --- " for _ in header) + "|")
-    for row in rows:
-        print("| " + " | ".join(row) + " |")
 
 
 def print_ratios(

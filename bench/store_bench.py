@@ -38,6 +38,8 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
+from _report import human, print_table
+
 from ecr_upload_model import (
     API_LIMITS,
     CompleteLayerUploadRequest,
@@ -55,21 +57,6 @@ MIB = 1024 * 1024
 PART_BYTES = API_LIMITS.part_size  # 10 MiB, ECR's
 REPOSITORY = RepositoryName("bench/layers")
 Store = Callable[[], RegistryStore]
-
-
-def human(seconds: float) -> str:
-    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6)):
-        if seconds >= scale:
-            return f"{seconds / scale:.3g} {unit}"
-    return f"{seconds / 1e-9:.3g} ns"
-
-
-def print_table(title: str, header: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
-    print(f"\n### {title}\n")
-    print("| " + " | ".join(header) + " |")
-    print("|" + "|".join(" --- " for _ in header) + "|")
-    for row in rows:
-        print("| " + " | ".join(row) + " |")
 
 
 def machine(directory: Path) -> str:
