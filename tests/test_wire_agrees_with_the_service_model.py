@@ -1,4 +1,5 @@
-"""Interoperability with the AWS SDK for Python (botocore, boto3), a test-only dependency.
+"""The wire agrees with ECR's service model as the AWS SDK for Python (botocore, boto3)
+carries it; botocore and boto3 are test-only dependencies.
 
 - Requests that botocore's own serializer makes from the ECR service model decode with
   :func:`wire.decode_request` to the same values.

@@ -1,4 +1,5 @@
-"""The WSGI adapter: what it hands the front end and what it gives the server."""
+"""The /v2/ front end as a WSGI application: the bodies it reads (with and without a
+length, one part at a time) and the paths it hands to the fallback application."""
 
 from __future__ import annotations
 
