@@ -7,6 +7,8 @@ import json
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
+from shared_values import SMALL
+
 from ecr_upload_model import Limits, Registry, RepositoryName
 from ecr_upload_model.registry import sequential_upload_ids
 from ecr_upload_model.wire import handle
@@ -17,8 +19,6 @@ Answer = tuple[int, Mapping[str, str], bytes]
 Script = Callable[[str, dict[str, Any], Callable[[], Answer]], Answer | None]
 
 REPOSITORY = RepositoryName("team/app")
-#: Small parts keep pushes fast; the registry answers partSize 8.
-SMALL = Limits(max_part_bytes=64, min_part_bytes=1, part_size=8)
 
 
 def new_registry(limits: Limits = SMALL) -> Registry:

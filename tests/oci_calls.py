@@ -7,11 +7,12 @@ import io
 import json
 from collections.abc import Mapping
 
+from shared_values import REGISTRY_ID
+
 from ecr_upload_model import Limits, Registry
 from ecr_upload_model.oci import Body, Dialect, OciFrontEnd, OciResponse
 from ecr_upload_model.registry import MemoryStore, sequential_upload_ids
 
-REGISTRY_ID = "123456789012"
 #: Parts of 16 to 64 bytes keep the tests fast; min is under half of max, as in ECR.
 LIMITS = Limits(max_part_bytes=64, min_part_bytes=16, part_size=32)
 

@@ -36,6 +36,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, NoReturn
 
+from shared_values import REGISTRY_ID
+
 from ecr_upload_model import API_LIMITS, Limits, Registry
 from ecr_upload_model.operations import Request
 from ecr_upload_model.planning import Answer, decode_answer, encode_request
@@ -44,7 +46,6 @@ from ecr_upload_model.server.file_store import FileStore
 from ecr_upload_model.server.stores import open_store
 from ecr_upload_model.wire import CONTENT_TYPE, handle
 
-REGISTRY_ID = "123456789012"
 PAUSE_POINTS = ("part-half-written", "part-written", "part-committed", "layer-half-written")
 #: Long enough for a slow machine; only reached if a server hangs.
 TIMEOUT_SECONDS = 60.0

@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from shared_values import ALLOCATION_SLACK_BYTES, UPLOAD_ID
 
 import ecr_upload_model
 from ecr_upload_model import (
@@ -47,9 +48,6 @@ from ecr_upload_model.wire import (
 )
 
 MB = 1_000_000
-#: What a refused or small call may allocate: the head of the body looked at, the error.
-SMALL = 64 * 1024
-UPLOAD_ID = "00000000-0000-0000-0000-000000000000"
 UNKNOWN_UPLOAD_ID = "0a1b2c3d-0000-4000-8000-000000000000"
 
 
@@ -351,7 +349,7 @@ def test_refused_requests_leave_nothing_behind(traced: Traced) -> None:
         assert (status, obj["__type"]) == (400, "UploadNotFoundException")
     del body, obj
     kept, _ = traced.since()
-    assert kept <= SMALL
+    assert kept <= ALLOCATION_SLACK_BYTES
 
 
 @pytest.mark.parametrize(
@@ -378,7 +376,7 @@ def test_a_member_nobody_reads_costs_no_more_than_its_text(
     status, obj = answer(registry, operation, body)
     _, peak = traced.since()
     assert (status, obj["__type"]) == (400, "SerializationException")
-    assert peak <= 3 * len(body) + SMALL
+    assert peak <= 3 * len(body) + ALLOCATION_SLACK_BYTES
 
 
 @pytest.fixture(scope="module")
@@ -413,4 +411,4 @@ def test_an_escaped_blob_costs_at_most_one_more_copy_of_the_part(
     _, peak = traced.since()
     assert (status, obj) == (200, obj | {"lastByteReceived": len(part) - 1})
     # The part, its bytes once more while they are joined, and the windows of text.
-    assert peak <= 2 * len(part) + 4 * WINDOW_BYTES + SMALL
+    assert peak <= 2 * len(part) + 4 * WINDOW_BYTES + ALLOCATION_SLACK_BYTES

@@ -10,7 +10,8 @@ from collections.abc import Mapping
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_session import SMALL, holding, part
+from shared_values import SMALL
+from test_session import holding, part
 
 from ecr_upload_model import (
     EcrError,

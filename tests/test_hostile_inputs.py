@@ -12,6 +12,7 @@ import math
 from typing import Any
 
 import pytest
+from shared_values import UPLOAD_ID
 
 from ecr_upload_model import (
     CompleteLayerUploadRequest,
@@ -33,7 +34,6 @@ from ecr_upload_model.registry import sequential_upload_ids
 from ecr_upload_model.wire import TARGET_PREFIX, handle
 
 MB = 1_000_000
-UPLOAD_ID = "00000000-0000-0000-0000-000000000000"
 DIGEST = "sha256:" + "0" * 64
 
 

@@ -9,7 +9,8 @@ from collections.abc import Callable
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from test_registry import REGISTRY_ID, SMALL, check, completion, initiate, name, part, sha256
+from shared_values import REGISTRY_ID, SMALL
+from test_registry import check, completion, initiate, name, part, sha256
 from test_registry_threads import race, trials
 
 from ecr_upload_model import (

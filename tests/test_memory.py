@@ -15,6 +15,7 @@ import types
 from collections.abc import Iterator
 
 import pytest
+from shared_values import ALLOCATION_SLACK_BYTES
 
 from ecr_upload_model import Registry
 from ecr_upload_model.limits import API_MAX_PART_BYTES, MIB
@@ -22,9 +23,6 @@ from ecr_upload_model.registry import sequential_upload_ids
 from ecr_upload_model.wire import TARGET_PREFIX, handle
 
 CODE = (type, types.FunctionType, types.BuiltinFunctionType, types.MethodType, types.ModuleType)
-#: What a call may allocate beyond the part: the rest of the body parsed, the request,
-#: the session, the answer.
-SMALL = 64 * 1024
 
 
 def _call(registry: Registry, operation: str, body: bytes) -> dict[str, object]:
@@ -102,7 +100,7 @@ def test_a_full_part_costs_its_decoded_bytes_and_a_small_constant_beyond_its_bod
     _, peak = tracemalloc.get_traced_memory()
     # Parsing the whole body would cost a text of the body and a string of the blob:
     # twice the body (56 MB) beyond the part.
-    assert peak - before <= len(part) + SMALL
+    assert peak - before <= len(part) + ALLOCATION_SLACK_BYTES
 
 
 def _reachable(root: object) -> Iterator[object]:
@@ -149,7 +147,7 @@ def test_a_completed_100_mib_push_leaves_no_part_bytes_and_no_hasher_behind(
     assert completed["layerDigest"] == f"sha256:{layer_digest}"
     gc.collect()
     after, _ = tracemalloc.get_traced_memory()
-    assert after - before <= SMALL
+    assert after - before <= ALLOCATION_SLACK_BYTES
     held = list(_reachable(registry))
     assert any(isinstance(item, Registry) for item in held)
     assert not [item for item in held if isinstance(item, (bytes, bytearray)) and len(item) > MIB]

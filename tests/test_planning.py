@@ -10,6 +10,7 @@ from collections.abc import Iterator, Mapping
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from shared_values import REGISTRY_ID, SMALL
 
 from ecr_upload_model import (
     BatchCheckLayerAvailabilityRequest,
@@ -58,12 +59,9 @@ from ecr_upload_model.planning import (
 from ecr_upload_model.registry import sequential_upload_ids
 from ecr_upload_model.wire import Request, decode_request, encode_error, handle
 
-REGISTRY_ID = "123456789012"
 UPLOAD_ID = UploadId("00000000-0000-0000-0000-000000000007")
 OTHER_UPLOAD_ID = UploadId("00000000-0000-0000-0000-000000000008")
 REPOSITORY = RepositoryName("team/app")
-#: Small parts keep pushes fast; the 5 MiB rule itself has its own test.
-SMALL = Limits(max_part_bytes=64, min_part_bytes=1, part_size=8)
 
 
 def sha256(data: bytes) -> LayerDigest:

@@ -8,6 +8,7 @@ import uuid
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from shared_values import REGISTRY_ID, SMALL
 
 from ecr_upload_model import (
     API_LIMITS,
@@ -46,10 +47,7 @@ from ecr_upload_model.registry import (
     sequential_upload_ids,
 )
 
-REGISTRY_ID = "123456789012"
 OTHER_REGISTRY_ID = "210987654321"
-#: Small parts keep these tests fast; the 5 MiB boundary has its own test.
-SMALL = Limits(max_part_bytes=64, min_part_bytes=4, part_size=8)
 UNKNOWN_UPLOAD_ID = UploadId("ffffffff-ffff-4fff-bfff-ffffffffffff")
 
 

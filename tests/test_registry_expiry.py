@@ -9,7 +9,8 @@ import gc
 import tracemalloc
 
 import pytest
-from test_registry import REGISTRY_ID, SMALL, check, completion, initiate, part, sha256
+from shared_values import REGISTRY_ID, SMALL
+from test_registry import check, completion, initiate, part, sha256
 
 from ecr_upload_model import (
     InitiateLayerUploadRequest,

@@ -23,6 +23,7 @@ from hypothesis.stateful import (
     precondition,
     rule,
 )
+from shared_values import REGISTRY_ID
 
 from ecr_upload_model import (
     BatchCheckLayerAvailabilityRequest,
@@ -47,7 +48,6 @@ from ecr_upload_model import (
 )
 from ecr_upload_model.registry import RegistryStore, sequential_upload_ids
 
-REGISTRY_ID = "123456789012"
 OTHER_REGISTRY_ID = "210987654321"
 REPOSITORIES = ("team/a", "team/b", "c1")
 ABSENT = "team/absent"

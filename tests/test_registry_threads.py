@@ -21,8 +21,9 @@ from typing import TypeVar
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from shared_values import REGISTRY_ID
 from stores_under_test import NewSite, StoreSite
-from test_registry import REGISTRY_ID, check, completion, initiate, name, part, sha256
+from test_registry import check, completion, initiate, name, part, sha256
 
 from ecr_upload_model import (
     CompleteLayerUploadResponse,

@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from shared_values import REGISTRY_ID, SMALL
 
 from ecr_upload_model import (
     InvalidParameterException,
-    Limits,
     Registry,
     RegistryId,
     RepositoryGrammar,
@@ -37,12 +37,10 @@ from ecr_upload_model.registry import sequential_upload_ids
 from ecr_upload_model.strategies import repository_names
 from ecr_upload_model.wire import TARGET_PREFIX, decode_request, handle
 
-REGISTRY_ID = "123456789012"
 OTHER_REGISTRY_ID = "210987654321"
 #: 2026-01-02T03:04:05Z, as seconds since the epoch.
 NOW = 1_767_323_045.0
 SECRET = b"the registry's secret"
-SMALL = Limits(max_part_bytes=64, min_part_bytes=4, part_size=8)
 
 
 def new_registry(**options: Any) -> Registry:

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from serve_process import DUMMY_AWS_ENVIRONMENT, Served, serving
+from shared_values import REGISTRY_ID
 
 from ecr_upload_model.limits import MIN_PART_BYTES
 
@@ -27,8 +28,6 @@ boto3 = pytest.importorskip("boto3")
 pytest.importorskip("cheroot")
 from botocore.config import Config  # noqa: E402
 from botocore.exceptions import ClientError  # noqa: E402
-
-REGISTRY_ID = "123456789012"
 
 
 @pytest.fixture(autouse=True)

@@ -12,6 +12,7 @@ import attrs
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from shared_values import SMALL
 
 from ecr_upload_model import (
     API_LIMITS,
@@ -51,8 +52,6 @@ OTHER_NAME = RepositoryName("team/other")
 UPLOAD = UploadId("0a1b2c3d-0000-4000-8000-000000000000")
 OTHER_UPLOAD = UploadId("ffffffff-ffff-4fff-bfff-ffffffffffff")
 DIGEST = "sha256:" + "0" * 64
-#: Small parts keep the tests fast; the real 5 MiB and 10 MiB have their own tests.
-SMALL = Limits(max_part_bytes=16, min_part_bytes=4, part_size=8)
 
 
 def new_session(limits: Limits = SMALL) -> UploadSession:
@@ -226,8 +225,9 @@ def test_empty_blob_is_refused(first: int) -> None:
 
 
 def test_part_over_the_configured_part_maximum_is_refused() -> None:
-    assert new_session().upload_part(part(0, bytes(16)))[1].last_byte_received == 15
-    error = refused(new_session(), part(0, bytes(17)))
+    largest = SMALL.max_part_bytes
+    assert new_session().upload_part(part(0, bytes(largest)))[1].last_byte_received == largest - 1
+    error = refused(new_session(), part(0, bytes(largest + 1)))
     assert isinstance(error, InvalidLayerPartException)
     assert error.last_valid_byte_received is None
 
@@ -688,7 +688,8 @@ HELD = holding(b"abcd", b"ef")
         # 2 parts: the earlier one holds 4, under the flag that says it was small.
         {"hasSmallPartBeforeLatest": True},
         {"partCount": 0, "lastByteReceived": None, "revision": 0},  # a latest part of 2
-        {"lastByteReceived": 40, "latestPartSize": 2},  # 39 bytes in one earlier part of 16
+        # an earlier part one byte over the maximum
+        {"lastByteReceived": SMALL.max_part_bytes + 2, "latestPartSize": 2},
         {"limits": {**attrs.asdict(SMALL), "max_parts": 1}},  # more parts than the quota
         {"limits": {**attrs.asdict(SMALL), "max_layer_bytes": 5}},  # a layer over its quota
     ],
@@ -901,9 +902,11 @@ UNREACHABLE = "no upload reaches this session: the rule '{}' fails for {}"
         ),
         (
             SMALL,
-            {"lastByteReceived": 17, "partCount": 2, "latestPartSize": 1},
+            # An earlier part one byte over the maximum.
+            {"lastByteReceived": SMALL.max_part_bytes + 1, "partCount": 2, "latestPartSize": 1},
             UNREACHABLE.format(
-                "earlier parts fit the limits", "2 parts, 18 bytes, the latest of 1"
+                "earlier parts fit the limits",
+                f"2 parts, {SMALL.max_part_bytes + 2} bytes, the latest of 1",
             ),
         ),
         (

@@ -16,19 +16,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from shared_values import REGISTRY_ID, SMALL
 from stores_under_test import Kind, StoreSite, free_loopback_port
-from test_registry import (
-    REGISTRY_ID,
-    SMALL,
-    check,
-    completion,
-    initiate,
-    name,
-    part,
-    push,
-    send_parts,
-    sha256,
-)
+from test_registry import check, completion, initiate, name, part, push, send_parts, sha256
 
 from ecr_upload_model import (
     InvalidLayerPartException,

@@ -12,11 +12,11 @@ from typing import TypeVar
 import pytest
 from hypothesis import Phase, Verbosity, find, given, settings
 from hypothesis import strategies as st
+from shared_values import SMALL
 
 from ecr_upload_model import (
     API_LIMITS,
     LayerDigest,
-    Limits,
     RepositoryGrammar,
     UploadLayerPartRequest,
     UsageError,
@@ -42,7 +42,6 @@ from ecr_upload_model.strategies import (
 )
 
 SEED, OCI = RepositoryGrammar.SEED, RepositoryGrammar.OCI
-SMALL = Limits(max_part_bytes=16, min_part_bytes=4, part_size=8)
 T = TypeVar("T")
 
 

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from shared_values import REGISTRY_ID, SMALL, UPLOAD_ID
 
 from ecr_upload_model import (
     BatchCheckLayerAvailabilityRequest,
@@ -65,11 +66,8 @@ from ecr_upload_model.wire import (
     parse_body,
 )
 
-REGISTRY_ID = "123456789012"
 OTHER_REGISTRY_ID = "210987654321"
-UPLOAD_ID = "00000000-0000-0000-0000-000000000000"
 UNKNOWN_UPLOAD_ID = "ffffffff-ffff-4fff-bfff-ffffffffffff"
-SMALL = Limits(max_part_bytes=64, min_part_bytes=4, part_size=8)
 
 
 def target(operation: str) -> str:

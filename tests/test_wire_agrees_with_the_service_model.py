@@ -31,6 +31,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 from hypothesis import given
 from hypothesis import strategies as st
+from shared_values import REGISTRY_ID, SMALL, UPLOAD_ID
 
 from ecr_upload_model import (
     BatchCheckLayerAvailabilityRequest,
@@ -47,7 +48,6 @@ from ecr_upload_model import (
     LayerDigest,
     LayerFailure,
     LayerFailureCode,
-    Limits,
     Registry,
     RegistryId,
     RepositoryName,
@@ -71,9 +71,6 @@ from ecr_upload_model.wire import (
 SERVICE = botocore.session.get_session().get_service_model("ecr")
 SERIALIZER = botocore.serialize.create_serializer("json")
 PARSER = botocore.parsers.create_parser("json")
-REGISTRY_ID = "123456789012"
-UPLOAD_ID = "00000000-0000-0000-0000-000000000000"
-SMALL = Limits(max_part_bytes=64, min_part_bytes=4, part_size=8)
 
 
 def serialize(operation: str, params: Mapping[str, object]) -> tuple[str, bytes]:
