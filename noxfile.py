@@ -6,6 +6,7 @@ Plain ``nox`` runs the default sessions (tests on 3.10-3.13, mypy --strict, ruff
 
 from __future__ import annotations
 
+import collections
 import glob
 import os
 
@@ -125,8 +126,22 @@ def mutation(session: nox.Session) -> None:
         ".", copy, ignore=shutil.ignore_patterns(".git", ".nox", "mutants", "__pycache__")
     )
     session.chdir(copy)
-    session.run("mutmut", "run", *session.posargs)
-    session.run("mutmut", "results")
+    session.run("mutmut", "run", *session.posargs, env={"HYPOTHESIS_PROFILE": "mutation"})
+    session.run("mutmut", "results")  # the mutants that lived, by name
+    listing = session.run("mutmut", "results", "--all", "true", silent=True)
+    statuses = collections.Counter(
+        line.rpartition(": ")[2].strip()
+        for line in (listing if isinstance(listing, str) else "").splitlines()
+        if ": " in line
+    )
+    total = sum(statuses.values())
+    if not total:
+        session.error("mutmut listed no mutants")
+    session.log(
+        f"mutation score: {statuses['killed']} of {total} mutants killed "
+        f"({statuses['killed'] / total:.1%}); "
+        + ", ".join(f"{count} {status}" for status, count in statuses.most_common())
+    )
 
 
 @nox.session(python="3.11")

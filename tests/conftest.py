@@ -4,7 +4,9 @@ Pick one with the HYPOTHESIS_PROFILE environment variable (nox passes it through
 
 - ``default``: 100 examples, for development;
 - ``ci``: as default, and prints the blob that reproduces a failure;
-- ``thorough``: 2,000 examples, for ``nox -s thorough``.
+- ``thorough``: 2,000 examples, for ``nox -s thorough``;
+- ``mutation``: 25 examples drawn the same on every run, for ``nox -s mutation``, which
+  runs the tests once per mutant: a mutant's fate is repeatable, and the run ends.
 
 No profile suppresses a health check.
 
@@ -24,6 +26,7 @@ from stores_under_test import Kind, NewSite, StoreSite, redis_server, store_site
 settings.register_profile("default", max_examples=100, deadline=None, derandomize=False)
 settings.register_profile("ci", max_examples=100, deadline=None, print_blob=True)
 settings.register_profile("thorough", max_examples=2000, deadline=None)
+settings.register_profile("mutation", max_examples=25, deadline=None, derandomize=True)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 
