@@ -108,6 +108,7 @@ LAYER_DIGEST_LIST = List(LAYER_DIGEST, 1, MAX_LAYER_DIGESTS)
 BATCHED_OPERATION_LAYER_DIGEST = Text(
     _shapes.text_itself, str, max_length=MAX_BATCHED_DIGEST_LENGTH
 )
+BATCHED_LAYER_DIGEST_LIST = List(BATCHED_OPERATION_LAYER_DIGEST, 1, MAX_LAYER_DIGESTS)
 FREE_TEXT = Text(_shapes.text_itself, str)
 
 
@@ -281,7 +282,7 @@ class BatchCheckLayerAvailabilityRequest(_Wire):
     )
     layer_digests: tuple[str, ...] = attrs.field(
         validator=CHECKED,
-        metadata=member("layerDigests", List(BATCHED_OPERATION_LAYER_DIGEST, 1, MAX_LAYER_DIGESTS)),
+        metadata=member("layerDigests", BATCHED_LAYER_DIGEST_LIST),
     )
 
 

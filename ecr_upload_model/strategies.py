@@ -31,6 +31,7 @@ import enum
 import functools
 import hashlib
 from collections.abc import Collection, Sequence
+from typing import TypeVar
 
 import attrs
 from hypothesis import reject
@@ -38,6 +39,7 @@ from hypothesis import strategies as st
 
 from ._faults import AFTER_A_PART, PART_FAULTS, PART_SHAPES, Fault, PartPoint
 from ._pattern_texts import accepts, alphabet, stretch, texts, within_length
+from ._shapes import List
 from .errors import UsageError, WireObject
 from .identifiers import (
     LAYER_DIGEST,
@@ -50,15 +52,14 @@ from .identifiers import (
     TextRule,
     UploadId,
 )
-from .limits import (
-    API_LIMITS,
-    API_MAX_PART_BYTES,
-    MAX_BATCHED_DIGEST_LENGTH,
-    MAX_LAYER_DIGESTS,
-    MAX_LONG,
-    Limits,
+from .limits import API_LIMITS, API_MAX_PART_BYTES, MAX_LONG, Limits
+from .operations import (
+    BATCHED_LAYER_DIGEST_LIST,
+    BATCHED_OPERATION_LAYER_DIGEST,
+    LAYER_DIGEST_LIST,
+    PART_SIZE,
+    UploadLayerPartRequest,
 )
-from .operations import UploadLayerPartRequest
 from .session import UploadSession
 
 __all__ = [
@@ -93,6 +94,8 @@ Size = int | st.SearchStrategy[int]
 SMALL_BLOBS: st.SearchStrategy[int] = st.integers(1, 64)
 SMALL_LAYERS: st.SearchStrategy[int] = st.integers(0, 1024)
 SMALL_PARTS: st.SearchStrategy[int] = st.integers(1, 256)
+
+T = TypeVar("T")
 
 
 # ---------------------------------------------------------------------------------------
@@ -469,7 +472,7 @@ def upload_layer_part_requests(
     def requests(draw: st.DrawFn) -> WireObject:
         size = draw(sizes)
         span = max(size, 1)  # an empty blob still names one byte: last == first
-        first = draw(st.integers(0, MAX_LONG - span + 1))
+        first = draw(st.integers(PART_SIZE.minimum, MAX_LONG - span + 1))
         blob = draw(st.binary(min_size=size, max_size=size))
         return {
             **draw(addressed),
@@ -496,7 +499,7 @@ def complete_layer_upload_requests(
     ...     assert CompleteLayerUploadRequest.from_wire(obj).layer_digests
     >>> test_reads()
     """
-    digests = st.lists(_text_of(layer_digests(algorithms)), min_size=1, max_size=MAX_LAYER_DIGESTS)
+    digests = _lists(LAYER_DIGEST_LIST, _text_of(layer_digests(algorithms)))
     return _request(
         {
             "repositoryName": _text_of(repository_names(grammar)),
@@ -520,13 +523,20 @@ def batch_check_layer_availability_requests(
     ...     BatchCheckLayerAvailabilityRequest.from_wire(obj)
     >>> test_reads()
     """
-    digest = st.one_of(_text_of(layer_digests()), st.text(max_size=MAX_BATCHED_DIGEST_LENGTH))
+    digest = st.one_of(
+        _text_of(layer_digests()), st.text(max_size=BATCHED_OPERATION_LAYER_DIGEST.max_length)
+    )
     return _request(
         {
             "repositoryName": _text_of(repository_names(grammar)),
-            "layerDigests": st.lists(digest, min_size=1, max_size=MAX_LAYER_DIGESTS),
+            "layerDigests": _lists(BATCHED_LAYER_DIGEST_LIST, digest),
         }
     )
+
+
+def _lists(shape: List, items: st.SearchStrategy[T]) -> st.SearchStrategy[list[T]]:
+    """Lists of ``items`` as many as ``shape`` allows."""
+    return st.lists(items, min_size=shape.min_items, max_size=shape.max_items)
 
 
 # ---------------------------------------------------------------------------------------

@@ -19,8 +19,13 @@ from hypothesis.stateful import RuleBasedStateMachine, rule
 from .. import strategies
 from .._faults import AFTER_A_PART, PART_FAULTS, PART_SHAPES, Fault, PartPoint
 from ..identifiers import RepositoryGrammar
-from ..limits import MAX_BATCHED_DIGEST_LENGTH
-from ..operations import LAYER_OPERATIONS
+from ..operations import (
+    BATCHED_LAYER_DIGEST_LIST,
+    BATCHED_OPERATION_LAYER_DIGEST,
+    LAYER_DIGEST_LIST,
+    LAYER_OPERATIONS,
+    PART_SIZE,
+)
 from .calls import CREATED, MISSING, RepositoryRef, Step, UploadRef
 from .runner import Run, Upload
 
@@ -160,7 +165,11 @@ def _complete(data: st.DataObject, choices: Choices) -> Step:
 def _check(data: st.DataObject, choices: Choices) -> Step:
     role = data.draw(st.sampled_from(choices.repository_roles()), "repository")
     digests = data.draw(
-        st.lists(_checked_digests(choices), min_size=1, max_size=MAX_CHECKED_DIGESTS),
+        st.lists(
+            _checked_digests(choices),
+            min_size=BATCHED_LAYER_DIGEST_LIST.min_items,
+            max_size=MAX_CHECKED_DIGESTS,
+        ),
         "layerDigests",
     )
     request = {"repositoryName": RepositoryRef(role), "layerDigests": digests}
@@ -249,10 +258,10 @@ def _part(
 _DIGESTS: Final = strategies.layer_digests().map(str)
 _ANY_DIGESTS: Final = strategies.layer_digests(algorithms=None).map(str)
 _UPLOAD_IDS: Final = strategies.upload_ids().map(str)
-#: Texts no LayerDigest accepts, within the 1000 characters of a BatchedOperationLayerDigest.
+#: Texts no LayerDigest accepts, within the length of a BatchedOperationLayerDigest.
 _MALFORMED_DIGESTS: Final = strategies.invalid_layer_digests(
     [v for v in strategies.Violation if v is not strategies.Violation.WRONG_TYPE]
-).map(lambda pair: str(pair[1])[:MAX_BATCHED_DIGEST_LENGTH])
+).map(lambda pair: str(pair[1])[: BATCHED_OPERATION_LAYER_DIGEST.max_length])
 
 
 def _upper_hex(digest: str) -> str:
@@ -266,7 +275,7 @@ def _completion_digests(choices: Choices, upload: Upload) -> st.SearchStrategy[l
     if choices.enabled(Fault.WRONG_DIGEST):
         # A drawn digest may happen to be the right one: the reference says which it is.
         options += [
-            st.lists(_DIGESTS, min_size=1, max_size=2),
+            st.lists(_DIGESTS, min_size=LAYER_DIGEST_LIST.min_items, max_size=2),
             st.tuples(_DIGESTS, st.just(right)).map(list),
         ]
     if choices.enabled(Fault.UNUSUAL_DIGEST):
@@ -297,7 +306,11 @@ def _unknown_upload_id(data: st.DataObject, choices: Choices) -> str:
 
 
 _OPERATIONS: Final = tuple(LAYER_OPERATIONS)
-_NEGATIVE_OR_TEXT: Final = st.one_of(st.integers(max_value=-1), st.just("0"))
+#: Part offsets PART_SIZE refuses: under its minimum, or text.
+_INVALID_OFFSETS: Final = st.one_of(
+    st.nothing() if PART_SIZE.minimum is None else st.integers(max_value=PART_SIZE.minimum - 1),
+    st.just("0"),
+)
 
 
 @functools.cache
@@ -312,13 +325,16 @@ def _invalid_members(
     if operation in ("UploadLayerPart", "CompleteLayerUpload"):
         members["uploadId"] = strategies.invalid_upload_ids().map(_second)
     if operation == "UploadLayerPart":
-        members["partFirstByte"] = members["partLastByte"] = _NEGATIVE_OR_TEXT
+        members["partFirstByte"] = members["partLastByte"] = _INVALID_OFFSETS
     if operation == "CompleteLayerUpload":
         members["layerDigests"] = st.one_of(
-            st.just([]), strategies.invalid_layer_digests().map(lambda pair: [pair[1]])
+            st.lists(_DIGESTS, max_size=LAYER_DIGEST_LIST.min_items - 1),
+            strategies.invalid_layer_digests().map(lambda pair: [pair[1]]),
         )
     if operation == "BatchCheckLayerAvailability":
-        members["layerDigests"] = st.just([])
+        members["layerDigests"] = st.lists(
+            _DIGESTS, max_size=BATCHED_LAYER_DIGEST_LIST.min_items - 1
+        )
     return st.one_of([st.tuples(st.just(name), values) for name, values in members.items()])
 
 
