@@ -331,6 +331,33 @@ def test_a_part_the_disk_refuses_is_a_server_error_and_is_not_counted(
     registry.complete_layer_upload(completion(upload_id, sha256(LAYER)))
 
 
+def test_a_part_whose_new_name_cannot_be_synced_is_a_server_error_and_leaves_no_file(
+    durable_site: StoreSite, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The directory is synced in a thread of its own, beside the part's bytes.
+    site = durable_site
+    registry = registry_over(site.open())
+    upload_id = initiate(registry)
+    send_parts(registry, upload_id, PARTS[0])
+    (upload_directory,) = site.directory.glob(f"uploads/*/{upload_id}")
+    files = sorted(upload_directory.iterdir())
+
+    def broken_sync(directory: Path) -> None:
+        raise OSError(errno.EIO, "Input/output error")
+
+    monkeypatch.setattr(data_directory, "_fsync_directory", broken_sync)
+    with pytest.raises(ServerException, match="Input/output error"):
+        registry.upload_layer_part(part(upload_id, 8, PARTS[1]))
+    monkeypatch.undo()
+
+    assert sorted(upload_directory.iterdir()) == files
+    session = registry.session(upload_id)
+    assert session is not None
+    assert session.bytes_received == 8
+    send_parts_from(registry, upload_id, 8, *PARTS[1:])
+    registry.complete_layer_upload(completion(upload_id, sha256(LAYER)))
+
+
 def test_a_part_file_lost_behind_the_stores_back_is_a_server_error(
     durable_site: StoreSite,
 ) -> None:

@@ -33,10 +33,11 @@ import http
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, Protocol
+from typing import Any
 
 from ..errors import EcrError, SerializationException, UnknownOperationException, UsageError
 from ..limits import MAX_BODY_BYTES
+from ..oci import _fill
 from ..operations import OPERATIONS, TARGET_PREFIX
 from ..registry import Registry
 from ..wire import encode_error, handle
@@ -49,10 +50,6 @@ __all__ = [
 
 StartResponse = Callable[..., Any]
 Answer = tuple[int, dict[str, str], bytes]
-
-
-class _Input(Protocol):
-    def read(self, size: int = ..., /) -> bytes: ...
 
 
 def _error(error: EcrError, status: int | None = None, **headers: str) -> Answer:
@@ -153,7 +150,9 @@ class EcrApplication:
                 raise _refuse(error) from None
         return handle(self.registry, target, body, request_id=str(uuid.uuid4()))
 
-    def _body(self, environ: Mapping[str, Any], headers: Mapping[str, str], limit: int) -> bytes:
+    def _body(
+        self, environ: Mapping[str, Any], headers: Mapping[str, str], limit: int
+    ) -> bytearray:
         """The body, read whole; refused before any byte is read when it is too long."""
         if "chunked" in headers.get("transfer-encoding", "").lower():
             raise _refuse(
@@ -183,11 +182,11 @@ class EcrApplication:
                 413,
                 Connection="close",
             )
-        stream: _Input = environ["wsgi.input"]
+        body = bytearray(length)
         try:
-            # One read into one buffer (the server's reader fills it from the socket):
-            # the body is in memory once, however it arrived.
-            body = stream.read(length)
+            # Into one buffer, by readinto where the server's stream has it: the body is
+            # in memory once, however it arrived.
+            count = _fill(environ["wsgi.input"], memoryview(body))
         except TimeoutError:
             raise _refuse(
                 SerializationException(
@@ -203,10 +202,10 @@ class EcrApplication:
                 ),
                 Connection="close",
             ) from None
-        if len(body) < length:
+        if count < length:
             raise _refuse(
                 SerializationException(
-                    f"The request body ended after {len(body)} of its {length} bytes"
+                    f"The request body ended after {count} of its {length} bytes"
                 ),
                 Connection="close",
             )

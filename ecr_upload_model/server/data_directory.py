@@ -35,7 +35,7 @@ from ..identifiers import UploadId
 if TYPE_CHECKING:
     from hashlib import _Hash
 
-__all__ = ["READ_CHUNK_BYTES", "DataDirectory", "RunningDigests"]
+__all__ = ["READ_CHUNK_BYTES", "Concurrently", "DataDirectory", "RunningDigests"]
 
 #: Bytes read at a time when a digest is computed again from the part files.
 READ_CHUNK_BYTES: Final = 1 << 20
@@ -64,17 +64,44 @@ def _unique() -> str:
     return os.urandom(8).hex()
 
 
+class Concurrently:
+    """Runs ``work`` in a thread of its own from entry; the exit waits for it and raises
+    what it raised. For work that releases the GIL (hashing, fsync) beside other such
+    work: the two cost the longer of them, not their sum."""
+
+    def __init__(self, work: Callable[[], object]) -> None:
+        self._work = work
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        try:
+            self._work()
+        except BaseException as error:
+            self._error = error
+
+    def __enter__(self) -> None:
+        self._thread.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._thread.join()
+        if self._error is not None and exc_info[0] is None:
+            raise self._error
+
+
 def _write_new_file(path: Path, data: memoryview) -> None:
     """Writes ``data`` to a new file and fsyncs it; on any failure the file is removed."""
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
     try:
-        try:
-            written = 0
-            while written < len(data):  # a write may take fewer bytes than given
-                written += os.write(descriptor, data[written:])
-            os.fsync(descriptor)
-        finally:
-            os.close(descriptor)
+        # The new name is made durable while the bytes are written and synced.
+        with Concurrently(lambda: _fsync_directory(path.parent)):
+            try:
+                written = 0
+                while written < len(data):  # a write may take fewer bytes than given
+                    written += os.write(descriptor, data[written:])
+                os.fsync(descriptor)
+            finally:
+                os.close(descriptor)
     except BaseException:
         path.unlink(missing_ok=True)
         raise
@@ -185,7 +212,6 @@ class DataDirectory:
         try:
             _make_directory(directory)  # at the upload's first part
             _write_new_file(directory / name, blob)
-            _fsync_directory(directory)
         except FileNotFoundError:
             return None
         return name

@@ -36,7 +36,7 @@ from ..identifiers import LayerDigest, RepositoryName, UploadId
 from ..manifests import Manifest
 from ..registry import EMPTY_LAYER_DIGEST, Completion, HeldLayer, HeldUpload
 from ..session import UploadSession
-from .data_directory import DataDirectory
+from .data_directory import Concurrently, DataDirectory
 
 __all__ = ["FileStore"]
 
@@ -157,13 +157,13 @@ class FileStore(abc.ABC):
         self, held: HeldUpload, following: UploadSession, blob: memoryview, now: float
     ) -> bool:
         upload_id, previous = following.upload_id, last_part(held)
-        part = self.files.write_part(upload_id, following.part_count, blob)
+        hasher = self.files.digests.after(previous)
+        # The digest is carried on while the part is written and synced.
+        with Concurrently(lambda: None if hasher is None else hasher.update(blob)):
+            part = self.files.write_part(upload_id, following.part_count, blob)
         if part is None:
             self._missing(held)
             return False
-        hasher = self.files.digests.after(previous)
-        if hasher is not None:
-            hasher.update(blob)
         # A swap that raises keeps the file: the failure may hide that the swap took (a
         # lost connection), and an unnamed file goes with the upload's directory anyway.
         if not self._swap_part(held, following, part, now):

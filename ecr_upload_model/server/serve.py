@@ -93,6 +93,21 @@ def _is_oci(path: bytes | str) -> bool:
     return text == "/v2" or text.startswith("/v2/")
 
 
+def _read_into(reader: Any, view: memoryview) -> int:
+    """One read from a connection into ``view``: what cheroot's reader holds already,
+    else one receive from the socket straight into ``view``; 0 at the end.
+
+    cheroot's reader is the pure-Python ``_pyio.BufferedReader``: its ``read`` of n bytes
+    allocates n bytes for each chunk it receives and joins them, and its ``readinto``
+    can fail when it refills its buffer for the last bytes.
+    """
+    if reader.has_data():
+        chunk: bytes = reader.read1(len(view))  # from its buffer alone
+        view[: len(chunk)] = chunk
+        return len(chunk)
+    return int(reader.raw.readinto(view) or 0)
+
+
 class _Dechunked(io.RawIOBase):
     """A ``Transfer-Encoding: chunked`` body, decoded as it is read; each read returns
     at most what is left of the current chunk, so nothing is copied twice. A malformed
@@ -122,12 +137,22 @@ class _Dechunked(io.RawIOBase):
                     pass  # trailers: nothing here reads them
                 self.done = True
                 return 0
-        count: int = self._raw.readinto(view[: min(len(view), self._left)])
+        count = _read_into(self._raw, view[: min(len(view), self._left)])
         if not count:
             raise ConnectionError("the client stopped in the middle of a chunk")
         self._left -= count
         if self._left == 0 and self._raw.readline(MAX_CHUNK_LINE_BYTES) not in (b"\r\n", b"\n"):
             raise ConnectionError("a chunk of a chunked body is longer than its size")
+        return count
+
+
+class _KnownLength(cheroot_server.KnownLengthRFile):
+    """cheroot's body of a known length, with a ``readinto`` that copies once."""
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")[: self.remaining]
+        count = _read_into(self.rfile, view) if len(view) else 0
+        self.remaining -= count
         return count
 
 
@@ -154,16 +179,24 @@ class _TypedRequest(cheroot_server.HTTPRequest):
         return bool(super().read_request_headers())  # type: ignore[no-untyped-call]
 
     def respond(self) -> None:
-        if not _is_oci(self.path):
-            super().respond()
+        if self.chunked_read and not _is_oci(self.path):
+            super().respond()  # the JSON API refuses it unread
             return
-        # cheroot's respond, without the cap on the body's length and with a decoder of
-        # chunks that copies nothing twice.
+        # cheroot's respond, with a body read straight into the application's buffer
+        # and a decoder of chunks that copies nothing twice (a /v2/ request's server
+        # has no cap on the body's length).
         if self.chunked_read:
             self.rfile = _Dechunked(self.conn.rfile)
         else:
             length = int(self.inheaders.get(b"Content-Length", 0))
-            self.rfile = cheroot_server.KnownLengthRFile(self.conn.rfile, length)
+            cap = self.server.max_request_body_size
+            if cap and cap < length:
+                self.simple_response(
+                    "413 Request Entity Too Large",
+                    "The entity sent with the request exceeds the maximum allowed bytes.",
+                )
+                return
+            self.rfile = _KnownLength(self.conn.rfile, length)
         self.server.gateway(self).respond()
         if self.ready:
             self.ensure_headers_sent()

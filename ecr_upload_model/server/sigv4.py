@@ -139,7 +139,7 @@ def check_signature(
     path: str,
     query: str,
     headers: Mapping[str, str],
-    body: bytes,
+    body: bytes | bytearray,
 ) -> None:
     """The signature botocore's signer computes for the request, against the one sent."""
     signed = {name: headers[name] for name in call.signed_headers}
