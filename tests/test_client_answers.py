@@ -115,6 +115,22 @@ def test_an_error_answer_without_a_code_takes_its_status_as_code_as_botocore_doe
     assert error.body == (json.loads(body) if body.startswith(b"{") else body)
 
 
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"__type": "NewException", "Message": "capital", "x": 1}, "capital"),
+        ({"__type": "NewException", "message": None, "x": 1}, UnmodelledError.default_message),
+        ({"message": 5, "x": 1}, UnmodelledError.default_message),
+    ],
+)
+def test_an_unmodelled_error_answers_its_own_message_once_and_the_other_members(
+    body: dict[str, object], message: str
+) -> None:
+    error = read_error(500, {}, json.dumps(body).encode())
+    assert error.message == message
+    assert error.to_wire() == {"__type": error.code, "message": message, "x": 1}
+
+
 def test_an_unmodelled_error_survives_pickling() -> None:
     error = read_error(400, {}, b'{"__type": "NewException", "message": "m", "x": [1]}')
     again = pickle.loads(pickle.dumps(error))

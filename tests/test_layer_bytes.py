@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from shared_values import REGISTRY_ID, SMALL
-from test_registry import check, completion, initiate, name, part, sha256
+from test_registry import UNKNOWN_UPLOAD_ID, check, completion, initiate, name, part, sha256
 from test_registry_threads import race, trials
 
 from ecr_upload_model import (
@@ -164,8 +164,13 @@ def test_upload_in_progress_is_the_session_as_it_stands() -> None:
     assert registry.upload_in_progress(APP, upload_id).bytes_received == 0
     registry.upload_layer_part(part(upload_id, 0, b"abcd"))
     assert registry.upload_in_progress(APP, upload_id).last_byte_received == 3
-    with pytest.raises(UploadNotFoundException):
-        registry.upload_in_progress(OTHER, upload_id)
+    for repository, asked in ((OTHER, upload_id), (APP, UNKNOWN_UPLOAD_ID)):
+        with pytest.raises(UploadNotFoundException) as raised:
+            registry.upload_in_progress(repository, asked)
+        assert raised.value.message == (
+            f"Upload '{asked}' is not found in repository '{repository}' "
+            f"of registry '{REGISTRY_ID}'"
+        )
 
 
 @pytest.mark.parametrize("seed", range(trials()))
@@ -259,6 +264,15 @@ def test_an_empty_upload_completes_as_the_empty_layer_when_asked() -> None:
     assert check(registry, str(EMPTY_LAYER_DIGEST)) == [(str(EMPTY_LAYER_DIGEST), 0)]
 
 
+def test_an_empty_upload_of_another_registry_is_repository_not_found() -> None:
+    registry = new_registry()
+    upload_id = initiate(registry)
+    other = completion(upload_id, EMPTY_LAYER_DIGEST, registry_id="210987654321")
+    with pytest.raises(RepositoryNotFoundException, match="'210987654321'"):
+        registry.complete_empty_layer_upload(other)
+    assert registry.upload_in_progress(APP, upload_id).part_count == 0
+
+
 def test_an_empty_upload_completed_with_another_digest_is_invalid_and_stays_open() -> None:
     registry = new_registry()
     upload_id = initiate(registry)
@@ -294,6 +308,18 @@ def test_a_mounted_layer_is_held_by_both_repositories_with_its_bytes() -> None:
     assert registry.mount_layer(OTHER, digest, APP) == layer
 
 
+@pytest.mark.parametrize("keep_layers", [False, True])
+def test_the_empty_layer_mounts_as_itself(keep_layers: bool) -> None:
+    registry = new_registry(keep_layers=keep_layers)
+    registry.complete_empty_layer_upload(completion(initiate(registry), EMPTY_LAYER_DIGEST))
+    layer = registry.mount_layer(OTHER, EMPTY_LAYER_DIGEST, APP)
+    assert layer is not None
+    assert (layer.layer_digest, layer.layer_size) == (EMPTY_LAYER_DIGEST, 0)
+    assert check(registry, str(EMPTY_LAYER_DIGEST), repository="team/other") == [
+        (str(EMPTY_LAYER_DIGEST), 0)
+    ]
+
+
 def test_a_layer_the_source_lacks_is_not_mounted() -> None:
     registry = new_registry()
     digest = push(registry, [b"abcd"], "team/other")
@@ -302,6 +328,7 @@ def test_a_layer_the_source_lacks_is_not_mounted() -> None:
     assert check(registry, str(digest)) == [(str(digest), LayerFailureCode.MISSING_LAYER_DIGEST)]
     with pytest.raises(RepositoryNotFoundException):
         registry.mount_layer(name("team/none"), digest, OTHER)
+    push(registry, [b"x"])  # the refused mount left no trace of the layer
 
 
 def test_only_a_layer_a_manifest_names_is_mounted_when_only_referenced() -> None:

@@ -17,6 +17,7 @@ from oci_images import (
     image_manifest,
     index,
 )
+from shared_values import REGISTRY_ID
 from test_layer_bytes import new_registry, push
 from test_registry import name
 
@@ -33,6 +34,7 @@ from ecr_upload_model.errors import (
 )
 from ecr_upload_model.limits import MAX_MANIFEST_BYTES
 from ecr_upload_model.manifests import ImageTag, Manifest, ManifestKind, reference
+from ecr_upload_model.operations import DeleteRepositoryRequest
 
 APP = name("team/app")
 CONFIG = b'{"os": "linux"}'
@@ -219,13 +221,37 @@ def test_a_manifest_naming_a_blob_the_repository_lacks_is_layers_not_found() -> 
     assert registry.image_tags(APP) == []
 
 
+@pytest.mark.parametrize(
+    ("lacking", "listed"),
+    [
+        (3, "'{0}', '{1}', '{2}'"),
+        (4, "'{0}', '{1}', '{2}' and 1 more"),
+    ],
+)
+def test_a_manifest_lacking_blobs_names_the_first_three_and_counts_the_rest(
+    lacking: int, listed: str
+) -> None:
+    registry = new_registry()
+    push(registry, [CONFIG])
+    layers = [b"layer %d" % number for number in range(lacking)]
+    content = image_manifest(CONFIG, layers)
+    with pytest.raises(LayersNotFoundException) as raised:
+        registry.put_manifest(APP, content, content_type=None, reference=ImageTag("v1"))
+    shown = listed.format(*map(digest_of, layers))
+    assert raised.value.message == f"The repository 'team/app' holds no layer {shown}"
+
+
 def test_an_index_naming_a_manifest_the_repository_lacks_is_referenced_images_not_found() -> None:
     registry = new_registry()
     push(registry, [CONFIG])
     image = image_manifest(CONFIG, [])
-    with pytest.raises(ReferencedImagesNotFoundException, match=digest_of(image)):
+    with pytest.raises(ReferencedImagesNotFoundException) as raised:
         registry.put_manifest(APP, index([image]), content_type=None, reference=ImageTag("v1"))
+    assert raised.value.message == (
+        f"The repository 'team/app' holds no image '{digest_of(image)}'"
+    )
     registry.put_manifest(APP, image, content_type=None, reference=LayerDigest(digest_of(image)))
+    assert registry.image_tags(APP) == []  # a manifest pushed by digest is not tagged
     stored = registry.put_manifest(APP, index([image]), content_type=None, reference=ImageTag("v1"))
     assert registry.manifest(APP, ImageTag("v1")) == stored
 
@@ -251,6 +277,41 @@ def test_a_tag_moves_to_the_manifest_pushed_last_and_tags_list_in_byte_order() -
     assert registry.manifest(APP, ImageTag("a")).content == second
     assert registry.manifest(APP, ImageTag("b")).content == first
     assert [str(tag) for tag in registry.image_tags(APP)] == ["1", "B", "_x", "a", "b"]
+
+
+def test_a_manifest_without_a_media_type_is_stored_as_its_content_type() -> None:
+    registry = new_registry()
+    untyped = json.dumps({"schemaVersion": 2, "manifests": []}).encode()
+    stored = registry.put_manifest(APP, untyped, content_type=OCI_INDEX, reference=ImageTag("v1"))
+    assert stored.media_type == OCI_INDEX
+    assert registry.manifest(APP, ImageTag("v1")).media_type == OCI_INDEX
+
+
+def test_a_tag_no_manifest_has_is_image_not_found() -> None:
+    registry = new_registry()
+    push(registry, [CONFIG])
+    registry.put_manifest(
+        APP, image_manifest(CONFIG, []), content_type=None, reference=ImageTag("v1")
+    )
+    with pytest.raises(ImageNotFoundException) as raised:
+        registry.manifest(APP, ImageTag("v2"))
+    assert raised.value.message == (
+        "The image with imageId 'v2' does not exist within the repository with name "
+        f"'team/app' in the registry with id '{REGISTRY_ID}'"
+    )
+
+
+def test_a_repository_deleted_and_created_again_holds_no_manifest_or_tag() -> None:
+    registry = new_registry()
+    push(registry, [CONFIG])
+    registry.put_manifest(
+        APP, image_manifest(CONFIG, []), content_type=None, reference=ImageTag("v1")
+    )
+    registry.delete_repository(DeleteRepositoryRequest(repository_name=APP, force=True))
+    registry.create_repository(APP)
+    assert registry.image_tags(APP) == []
+    with pytest.raises(ImageNotFoundException):
+        registry.manifest(APP, ImageTag("v1"))
 
 
 def test_the_repository_answers_before_the_manifest() -> None:

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from oci_images import OCI_INDEX
 from shared_values import REGISTRY_ID, SMALL
 
 from ecr_upload_model import (
@@ -38,9 +41,13 @@ from ecr_upload_model import (
     UsageError,
 )
 from ecr_upload_model.limits import MAX_LAYER_DIGESTS, MIN_PART_BYTES
+from ecr_upload_model.manifests import ImageTag, Manifest
+from ecr_upload_model.operations import CreateRepositoryRequest, DeleteRepositoryRequest
 from ecr_upload_model.registry import (
+    EMPTY_LAYER_DIGEST,
     Completion,
     HeldLayer,
+    HeldRepository,
     HeldUpload,
     MemoryStore,
     Removal,
@@ -699,6 +706,90 @@ def test_a_completion_whose_repository_was_removed_meanwhile_is_repository_not_f
     registry.upload_layer_part(part(upload_id, 0, b"abcd"))
     with pytest.raises(RepositoryNotFoundException):
         registry.complete_layer_upload(completion(upload_id, sha256(b"abcd")))
+
+
+class RemovedAtStore(MemoryStore):
+    """Another call removes the repository just before the registry calls ``step``."""
+
+    def __init__(self, step: str) -> None:
+        super().__init__()
+        self.step = step
+
+    def __getattribute__(self, attribute: str) -> Any:
+        if attribute == object.__getattribute__(self, "step"):
+            object.__setattr__(self, "step", "")  # once
+            super().remove_repository(name("team/app"), force=True)
+        return super().__getattribute__(attribute)
+
+
+def _mount(registry: Registry) -> object:
+    digest = push(registry, b"abcd", repository="team/other")
+    return registry.mount_layer(name("team/app"), digest, name("team/other"))
+
+
+def _put_manifest(registry: Registry) -> object:
+    content = b'{"schemaVersion": 2, "mediaType": "%s", "manifests": []}' % OCI_INDEX.encode()
+    return registry.put_manifest(
+        name("team/app"), content, content_type=None, reference=ImageTag("v1")
+    )
+
+
+@pytest.mark.parametrize(
+    ("step", "operation"),
+    [
+        (
+            "repository",
+            lambda registry: registry.create_repository_call(
+                CreateRepositoryRequest(repository_name=name("team/app"))
+            ),
+        ),
+        (
+            "remove_repository",
+            lambda registry: registry.delete_repository(
+                DeleteRepositoryRequest(repository_name=name("team/app"))
+            ),
+        ),
+        (
+            "add_empty_layer",
+            lambda registry: registry.complete_empty_layer_upload(
+                completion(initiate(registry), EMPTY_LAYER_DIGEST)
+            ),
+        ),
+        ("put_manifest", _put_manifest),
+        ("mount_layer", _mount),
+    ],
+)
+def test_a_repository_removed_during_a_call_is_repository_not_found(
+    step: str, operation: Callable[[Registry], object]
+) -> None:
+    registry = Registry(REGISTRY_ID, limits=SMALL, store=RemovedAtStore(step))
+    registry.create_repository("team/other")
+    if step != "repository":  # CreateRepository creates it itself
+        registry.create_repository("team/app")
+    with pytest.raises(RepositoryNotFoundException) as raised:
+        operation(registry)
+    assert raised.value.message == (
+        "The repository with name 'team/app' does not exist in the registry with id "
+        f"'{REGISTRY_ID}'"
+    )
+
+
+def test_the_memory_store_changes_only_a_repository_it_holds() -> None:
+    store = MemoryStore()
+    app, none = name("team/app"), name("team/none")
+    assert store.add_repository(app, 5.0)
+    assert store.repository(app) == HeldRepository(app, 5.0)
+    assert store.repository(none) is None
+    assert store.layer(none, EMPTY_LAYER_DIGEST) is None
+    assert (store.add_empty_layer(app), store.add_empty_layer(none)) == (True, False)
+    assert store.layer(app, EMPTY_LAYER_DIGEST) == HeldLayer(EMPTY_LAYER_DIGEST, 0)
+    assert store.mount_layer(app, none, EMPTY_LAYER_DIGEST) is None
+    index = Manifest.parse(b'{"schemaVersion": 2, "manifests": []}', OCI_INDEX)
+    assert (store.put_manifest(app, index, None), store.put_manifest(none, index, None)) == (
+        True,
+        False,
+    )
+    assert store.manifest(app, index.digest) == index
 
 
 def test_a_completion_whose_bytes_the_store_found_gone_is_decided_again() -> None:

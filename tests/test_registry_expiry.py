@@ -20,7 +20,11 @@ from ecr_upload_model import (
     UploadNotFoundException,
     UsageError,
 )
-from ecr_upload_model.registry import DEFAULT_IDLE_SECONDS, sequential_upload_ids
+from ecr_upload_model.registry import (
+    DEFAULT_IDLE_SECONDS,
+    EMPTY_LAYER_DIGEST,
+    sequential_upload_ids,
+)
 
 IDLE = 60.0
 
@@ -55,6 +59,25 @@ def test_an_upload_idle_for_the_timeout_answers_upload_not_found() -> None:
     with pytest.raises(UploadNotFoundException):
         registry.complete_layer_upload(completion(upload_id, sha256(b"")))
     assert registry.session(upload_id) is None
+
+
+def test_the_oci_calls_find_an_upload_until_it_is_idle() -> None:
+    clock = FakeClock()
+    registry = new_registry(clock)
+    app = RepositoryName("team/app")
+    cancelled, emptied, idle = (initiate(registry) for _ in range(3))
+    clock.now += IDLE - 1
+    assert registry.upload_in_progress(app, idle).bytes_received == 0
+    registry.cancel_layer_upload(app, cancelled)
+    registry.complete_empty_layer_upload(completion(emptied, EMPTY_LAYER_DIGEST))
+    clock.now += 1
+    for call in (
+        lambda: registry.upload_in_progress(app, idle),
+        lambda: registry.cancel_layer_upload(app, idle),
+        lambda: registry.complete_empty_layer_upload(completion(idle, EMPTY_LAYER_DIGEST)),
+    ):
+        with pytest.raises(UploadNotFoundException):
+            call()
 
 
 def test_each_accepted_call_restarts_the_idle_time() -> None:

@@ -102,6 +102,12 @@ def test_create_repository_answers_the_repository_with_its_arn_uri_and_creation_
     )
 
 
+def test_the_uri_drops_a_trailing_slash_of_the_proxy_endpoint() -> None:
+    registry = new_registry(proxy_endpoint="http://REGISTRY.BOX/")
+    _, answer = call(registry, "CreateRepository", {"repositoryName": "team/app"})
+    assert answer["repository"]["repositoryUri"] == "REGISTRY.BOX/team/app"
+
+
 def test_the_default_uri_is_ecrs_own_form_in_the_region() -> None:
     _, answer = call(new_registry(), "CreateRepository", {"repositoryName": "team/app"})
     uri = answer["repository"]["repositoryUri"]
@@ -124,7 +130,10 @@ def test_create_repository_in_another_registry_is_refused() -> None:
     body = {"registryId": OTHER_REGISTRY_ID, "repositoryName": "team/app"}
     status, answer = call(registry, "CreateRepository", body)
     assert (status, answer["__type"]) == (400, "InvalidParameterException")
-    assert "'registryId'" in answer["message"]
+    assert answer["message"] == (
+        "Invalid parameter at 'registryId' failed to satisfy constraint: "
+        f"'must name this registry ('{REGISTRY_ID}')'"
+    )
     assert code(call(registry, "DescribeRepositories", {"repositoryNames": ["team/app"]})) == (
         400,
         "RepositoryNotFoundException",
@@ -181,7 +190,13 @@ def test_paging_members_with_repository_names_are_invalid(paging: dict[str, obje
     registry = new_registry()
     registry.create_repository("team/app")
     body = {"repositoryNames": ["team/app"], **paging}
-    assert code(call(registry, "DescribeRepositories", body)) == (400, "InvalidParameterException")
+    assert call(registry, "DescribeRepositories", body) == (
+        400,
+        {
+            "__type": "InvalidParameterException",
+            "message": "maxResults and nextToken cannot be used with repositoryNames",
+        },
+    )
 
 
 @pytest.mark.parametrize(
@@ -201,6 +216,15 @@ def test_describe_refuses_bad_members_with_their_typed_error(
     body: dict[str, object], error: str
 ) -> None:
     assert code(call(new_registry(), "DescribeRepositories", body)) == (400, error)
+
+
+def test_a_next_token_no_page_answered_is_invalid_at_next_token() -> None:
+    status, answer = call(new_registry(), "DescribeRepositories", {"nextToken": "not a token"})
+    assert (status, answer["message"]) == (
+        400,
+        "Invalid parameter at 'nextToken' failed to satisfy constraint: "
+        "'must be a token a previous page answered'",
+    )
 
 
 def test_describe_all_of_another_registry_finds_none() -> None:
@@ -245,6 +269,24 @@ def test_a_page_goes_on_after_its_token_even_when_that_repository_is_deleted() -
     assert "nextToken" not in rest
 
 
+def test_a_last_page_that_is_exactly_full_has_no_next_token() -> None:
+    registry = new_registry()
+    for name in ("a/1", "a/2"):
+        registry.create_repository(name)
+    _, answer = call(registry, "DescribeRepositories", {"maxResults": 2})
+    assert [r["repositoryName"] for r in answer["repositories"]] == ["a/1", "a/2"]
+    assert "nextToken" not in answer
+
+
+def test_a_token_names_a_repository_of_the_registry_grammar() -> None:
+    registry = new_registry(grammar=RepositoryGrammar.OCI)
+    for name in ("a__1", "a__2"):  # names of the OCI grammar alone
+        registry.create_repository(name)
+    _, first = call(registry, "DescribeRepositories", {"maxResults": 1})
+    _, rest = call(registry, "DescribeRepositories", {"nextToken": first["nextToken"]})
+    assert [r["repositoryName"] for r in rest["repositories"]] == ["a__2"]
+
+
 def test_the_default_page_holds_100_repositories() -> None:
     registry = new_registry()
     for number in range(DEFAULT_DESCRIBE_RESULTS + 1):
@@ -278,6 +320,10 @@ def test_delete_a_repository_holding_layers_needs_force() -> None:
     digest = push_one_layer(registry, "team/app")
     refused = call(registry, "DeleteRepository", {"repositoryName": "team/app", "force": False})
     assert code(refused) == (400, "RepositoryNotEmptyException")
+    assert refused[1]["message"] == (
+        f"The repository with name 'team/app' in registry with id '{REGISTRY_ID}' cannot be "
+        "deleted because it still contains images"
+    )
     check = {"repositoryName": "team/app", "layerDigests": [digest]}
     assert len(call(registry, "BatchCheckLayerAvailability", check)[1]["layers"]) == 1
     forced = call(registry, "DeleteRepository", {"repositoryName": "team/app", "force": True})
