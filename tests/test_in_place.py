@@ -226,6 +226,14 @@ def test_whatever_a_window_ends_in_reads_as_the_whole_parse_reads_it(small_windo
             reads_as_the_whole_parse(blob_of(b"\\/" * (at % 2) + b"A" * at + straddler))
 
 
+def test_a_run_of_backslashes_longer_than_a_window_reads_as_the_whole_parse_reads_it(
+    small_windows: int,
+) -> None:
+    for length in range(2 * small_windows, 2 * small_windows + 4):
+        refused = reads_as_the_whole_parse(blob_of(b"A" * (length % 3) + b"\\" * length))
+        assert isinstance(refused, SerializationException)
+
+
 def test_an_escaped_blob_of_several_windows_is_read_whole(small_windows: int) -> None:
     for length in range(3 * small_windows, 3 * small_windows + 4):
         body = blob_of(b"\\/" + b"A" * length + b"\\u0041")
