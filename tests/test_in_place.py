@@ -180,15 +180,17 @@ SMALL_WINDOW = 64
 BLOB_START = b"{" + VALID_MEMBERS + b', "layerPartBlob": "'
 
 # What a window's end may fall in: escapes (of up to twelve bytes, a surrogate pair; after
-# a run of escaped backslashes), UTF-8 characters of two to four bytes, and what the whole
-# parse refuses: a byte that is not UTF-8, a truncated character, a control character, a
-# closing quote with text after it.
+# or before a run of escaped backslashes), UTF-8 characters of two to four bytes, and what
+# the whole parse refuses: a byte that is not UTF-8, a truncated character, a control
+# character, a closing quote with text after it.
 STRADDLERS = [
     b"\\/",
     b"\\u0041",
     b"\\ud83d\\ude00",
     b"\\\\" * 6 + b"\\/",
     b"\\\\" * 3 + b"\\u0041",
+    b"\\u0041" + b"\\\\" * 3,
+    b"\xc3\xa9" + b"\\\\" * 3,
     b"\xc3\xa9",
     b"\xe2\x82\xac",
     b"\xf0\x9f\x98\x80",
