@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from ecr_upload_model import EcrError, SerializationException, UploadLayerPartRequest, _in_place
 from ecr_upload_model._in_place import WINDOW_BYTES, parse_in_place
+from ecr_upload_model.limits import BODY_SLACK_BYTES
 from ecr_upload_model.operations import CompleteLayerUploadRequest
 from ecr_upload_model.wire import TARGET_PREFIX, decode_request, parse_body
 
@@ -275,6 +276,14 @@ def test_at_the_real_window_size_what_a_window_ends_in_reads_as_the_whole_parse_
         (b"\xff", WINDOW_BYTES),
     ):
         reads_as_the_whole_parse(blob_of(b"\\/" + b"A" * (at - 2) + straddler))
+
+
+def test_a_body_written_without_whitespace_is_read_in_place_at_any_size() -> None:
+    """The walk to the blob reads members written as compactly as JSON allows: a body too
+    large to be parsed whole is still read."""
+    obj = json.loads(request_body(base64.b64encode(bytes(BODY_SLACK_BYTES)).decode("ascii")))
+    body = json.dumps({"x": [1, {}], **obj}, separators=(",", ":")).encode("ascii")
+    assert isinstance(reads_as_the_whole_parse(body), UploadLayerPartRequest)
 
 
 def test_a_body_given_as_a_view_into_a_larger_buffer_reads_as_itself() -> None:
