@@ -192,7 +192,7 @@ STRADDLERS = [
     b"\\\\" * 3 + b"\\u0041",
     b"\\u0041" + b"\\\\" * 3,
     b"\xc3\xa9" + b"\\\\" * 3,
-    b"\xc3\xa9",
+    b"\xc3\xa9" * 4,
     b"\xe2\x82\xac",
     b"\xf0\x9f\x98\x80",
     b"\xff",
@@ -226,7 +226,7 @@ def blob_of(text: bytes, end: bytes = b'"}') -> bytes:
 def test_whatever_a_window_ends_in_reads_as_the_whole_parse_reads_it(small_windows: int) -> None:
     for straddler in STRADDLERS:
         for at in range(2 * small_windows + 4):
-            reads_as_the_whole_parse(blob_of(b"\\/" * (at % 2) + b"A" * at + straddler))
+            reads_as_the_whole_parse(blob_of(b"\\/" * (at % 2) + b"A" * at + straddler + b"A" * 16))
 
 
 def test_a_run_of_backslashes_longer_than_a_window_reads_as_the_whole_parse_reads_it(
