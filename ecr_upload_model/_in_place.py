@@ -90,8 +90,11 @@ def _windows(view: memoryview, start: int) -> Iterator[_Window | int]:
             backslash = tail.find(b"\\")
             if backslash >= 0:  # end before the run of backslashes the escape is in
                 end -= _LONGEST_ESCAPE - backslash
+                run_end = end
                 while end > start and view[end - 1] == 0x5C:
                     end -= 1
+                if end == start:  # all backslashes from a window's start: whole `\\` pairs
+                    end = start + (run_end - start) // 2 * 2
             else:  # end before a character's first byte
                 for _ in range(3):
                     if view[end] & 0xC0 != 0x80:

@@ -5,7 +5,9 @@ object, a list or a nested structure puts every wrong JSON type before any const
 from __future__ import annotations
 
 import base64
+import datetime
 import enum
+import json
 from typing import Any
 
 import attrs
@@ -30,6 +32,7 @@ from ecr_upload_model import (
 )
 from ecr_upload_model._shapes import (
     Blob,
+    Boolean,
     DecodedBlob,
     Identifier,
     List,
@@ -37,6 +40,7 @@ from ecr_upload_model._shapes import (
     Shape,
     Structure,
     Text,
+    Timestamp,
     enum_text,
     member,
     read,
@@ -88,7 +92,7 @@ def test_a_long_is_read_and_built_by_the_same_bounds(
     minimum: int | None, maximum: int | None, value: int
 ) -> None:
     shape = Long(minimum=minimum, maximum=maximum)
-    read_back = outcome(lambda: shape.read(value, "m"))
+    read_back = outcome(lambda value=value: shape.read(value, "m"))
     if not MIN_LONG <= value <= MAX_LONG:
         # Not a long at all: the wire's JSON type, and a constraint on a Python value.
         assert read_back == (SerializationException, "NUMBER_VALUE is out of the range of a Long")
@@ -189,6 +193,44 @@ def test_a_list_is_read_and_built_by_the_same_counts(counts: list[int], length: 
         )
     else:
         assert read_back == (UploadId(UPLOAD),) * length
+
+
+def test_a_boolean_is_read_and_built_from_a_bool_only() -> None:
+    shape = Boolean()
+    for value in (True, False):
+        assert outcome(lambda value=value: shape.read(value, "m")) is value
+        assert built(shape, value) is value
+    assert outcome(lambda: shape.read(1, "m")) == (
+        SerializationException,
+        "NUMBER_VALUE can not be converted to a Boolean",
+    )
+    assert built(shape, 1) == (InvalidParameterException, constraint("m", "must be a bool"))
+
+
+def test_a_timestamp_is_seconds_on_the_wire_and_an_aware_datetime_in_python() -> None:
+    shape = Timestamp()
+    moment = datetime.datetime(2026, 12, 7, tzinfo=datetime.timezone.utc)
+    seconds = int(moment.timestamp())
+    for raw in (seconds, float(seconds)):
+        assert shape.read(raw, "m") == moment
+    # Written as whole seconds when it is whole, else with its fraction.
+    assert json.dumps(shape.encode(moment)) == str(seconds)
+    assert shape.encode(moment + datetime.timedelta(seconds=0.5)) == seconds + 0.5
+    assert built(shape, moment) == moment
+    assert built(shape, moment.replace(tzinfo=None)) == (
+        InvalidParameterException,
+        constraint("m", "must be an aware datetime"),
+    )
+    wrong: object
+    for wrong, message in (
+        ("2026-12-07", "STRING_VALUE can not be converted to a Timestamp"),
+        (float("inf"), "NUMBER_VALUE can not be converted to a Timestamp"),
+        (1e300, "1e+300 is out of the range of a Timestamp"),
+    ):
+        assert outcome(lambda wrong=wrong: shape.read(wrong, "m")) == (
+            SerializationException,
+            message,
+        )
 
 
 def test_a_blob_of_several_dimensions_is_judged_by_its_bytes() -> None:

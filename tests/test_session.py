@@ -1085,6 +1085,12 @@ def fresh_snapshot(*, without: str = "", **changes: object) -> dict[str, object]
         (fresh_snapshot(without="partCount"), "'partCount' is None, not a int"),
         (fresh_snapshot(without="latestPartSize"), "'latestPartSize' is None, not a int"),
         (fresh_snapshot(without="revision"), "'revision' is None, not a int"),
+        # Nor a missing flag as false, or a missing name as the text "None".
+        (
+            fresh_snapshot(without="hasSmallPartBeforeLatest"),
+            "'hasSmallPartBeforeLatest' is None, not a bool",
+        ),
+        (fresh_snapshot(without="repositoryName"), "'repositoryName' is None, not a str"),
         (
             fresh_snapshot(partCount=-1),
             "'partCount' is -1, outside 0 to 9223372036854775807",
@@ -1108,6 +1114,24 @@ def test_snapshot_refusal_says_what_is_wrong(snapshot: object, message: str) -> 
     with pytest.raises(InvalidSnapshotError) as refused:
         UploadSession.from_snapshot(snapshot)
     assert str(refused.value) == f"not a session snapshot: {message}"
+
+
+@pytest.mark.parametrize(
+    "session",
+    [
+        new_session(),
+        holding(b"abcd"),
+        holding(b"a" * SMALL.max_part_bytes),  # the latest part of the most bytes
+        # The earlier parts of the most bytes with a small one among them.
+        holding(b"a" * SMALL.max_part_bytes, b"abc", b"x"),
+        holding(b"abcd", b"ef", limits=attrs.evolve(SMALL, max_layer_bytes=6)),
+    ],
+    ids=["empty", "receiving", "largest-latest", "largest-earlier", "largest-layer"],
+)
+def test_snapshot_of_a_session_at_the_limits_reads_back_equal(session: UploadSession) -> None:
+    snapshot = session.to_snapshot()
+    assert UploadSession.from_snapshot(snapshot) == session
+    assert UploadSession.from_snapshot(snapshot).phase is session.phase
 
 
 def test_snapshot_of_the_most_parts_a_session_counts_is_read_back() -> None:
