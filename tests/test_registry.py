@@ -209,6 +209,23 @@ def test_default_upload_ids_are_distinct_uuid4s() -> None:
     assert {uuid.UUID(str(upload_id)).version for upload_id in ids} == {4}
 
 
+@pytest.mark.parametrize(
+    ("argument", "value", "message"),
+    [
+        ("limits", "small", "limits must be a Limits, not 'small'"),
+        ("grammar", "seed", "grammar must be a RepositoryGrammar, not 'seed'"),
+        ("token_secret", b"", "token_secret must be non-empty bytes"),
+        ("token_secret", "secret", "token_secret must be non-empty bytes"),
+    ],
+)
+def test_a_registry_argument_of_the_wrong_kind_is_a_usage_error_naming_it(
+    argument: str, value: object, message: str
+) -> None:
+    with pytest.raises(UsageError) as raised:
+        Registry(REGISTRY_ID, **{argument: value})  # type: ignore[arg-type]
+    assert str(raised.value) == message
+
+
 def test_factory_that_repeats_an_id_in_use_is_a_usage_error_and_changes_nothing() -> None:
     repeated = UploadId("0a1b2c3d-0000-4000-8000-000000000000")
     registry = Registry(REGISTRY_ID, limits=SMALL, upload_id_factory=lambda: repeated)
