@@ -272,6 +272,19 @@ def test_a_memoryview_of_other_items_is_read_as_its_bytes() -> None:
     assert bytes(request.layer_part_blob) == b"abc"
 
 
+def test_a_memoryview_of_rows_is_read_and_limited_as_its_bytes() -> None:
+    limit = MAX_BODY_BYTES["InitiateLayerUpload"]
+    body = b'{"repositoryName": "team/app"}'
+    padded = bytearray(body + b" " * (limit + 2 - len(body)))
+    rows = memoryview(padded).cast("B", (2, len(padded) // 2))  # len() is 2
+    with pytest.raises(SerializationException, match=f"is {limit + 2} bytes, more than"):
+        decode_request(target("InitiateLayerUpload"), rows)
+    square = memoryview(bytearray(body)).cast("B", (2, len(body) // 2))
+    assert decode_request(target("InitiateLayerUpload"), square) == decode_request(
+        target("InitiateLayerUpload"), body
+    )
+
+
 @pytest.mark.parametrize(
     "body",
     ['{"repositoryName": "team/app"}', None, 7, [b"{}"], memoryview(b"{} ")[::2]],
