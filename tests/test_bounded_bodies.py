@@ -227,8 +227,15 @@ def test_a_byte_after_the_blob_that_is_not_utf8_is_named_by_its_place_in_the_bod
     assert str(raised.value) == f"The request body is not UTF-8 (byte {place})"
 
 
-def test_a_bad_blob_string_before_a_byte_that_is_not_utf8_answers_the_byte() -> None:
-    body = part_body_spelled("YW\\qJj", 3, junk="!").replace(b'"!"', b'"\xff"')
+@pytest.mark.parametrize(
+    "blob_source",
+    ["YW\\qJj", "x" * 1000 + "\u20ac\\q"],
+    ids=["short", "long, then a wide character"],
+)
+def test_a_bad_blob_string_before_a_byte_that_is_not_utf8_answers_the_byte(
+    blob_source: str,
+) -> None:
+    body = part_body_spelled(blob_source, 3, junk="!").replace(b'"!"', b'"\xff"')
     with pytest.raises(SerializationException) as raised:
         decode_request(target("UploadLayerPart"), body)
     place = body.index(b"\xff")
