@@ -709,6 +709,23 @@ def test_store_lists_and_removes_repositories_keeping_a_non_empty_one_unless_for
         check(registry, str(sha256(b"abcd")), repository="team/a")
 
 
+def test_store_appends_a_part_only_to_the_upload_as_it_was_read() -> None:
+    store = MemoryStore()
+    registry = Registry(REGISTRY_ID, limits=SMALL, store=store)
+    registry.create_repository("team/app")
+    upload_id = initiate(registry)
+    held = store.upload(upload_id)
+    assert held is not None
+    assert store.append_part(held, held.session, memoryview(b"abcd"), 1.0)
+    current = store.upload(upload_id)
+    assert current is not None
+    assert current is not held
+    assert store.layer_digest(current) == sha256(b"abcd")
+    # ``held`` is stale now: a part appended to it would lose ``abcd``.
+    assert not store.append_part(held, held.session, memoryview(b"efgh"), 2.0)
+    assert store.upload(upload_id) is current
+
+
 def test_a_completion_whose_repository_was_removed_meanwhile_is_repository_not_found() -> None:
     class RemovingStore(MemoryStore):
         """Removes the repository between the registry's checks and the swap."""
