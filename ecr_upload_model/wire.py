@@ -102,7 +102,9 @@ def _view(body: Body) -> memoryview:
     view = memoryview(body)
     if not view.c_contiguous:
         raise UsageError("a request body given as a memoryview must be contiguous")
-    return view.cast("B") if view.format != "B" else view
+    # Always cast: a view of other items, or of more than one dimension, is measured and
+    # read as its bytes (len() of a 2-D view is its rows).
+    return view.cast("B")
 
 
 def parse_body(body: Body) -> object:

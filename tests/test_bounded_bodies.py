@@ -22,6 +22,7 @@ from shared_values import ALLOCATION_SLACK_BYTES, UPLOAD_ID
 
 import ecr_upload_model
 from ecr_upload_model import (
+    InvalidParameterException,
     Registry,
     SerializationException,
     UnknownOperationException,
@@ -173,6 +174,77 @@ def test_the_rest_of_a_part_body_is_limited_as_a_small_body_is() -> None:
     assert f"without its blob is more than {BODY_SLACK_BYTES}" in str(obj["message"])
 
 
+def test_a_body_of_exactly_its_limit_is_read_and_one_byte_more_is_refused_saying_so() -> None:
+    limit = MAX_BODY_BYTES["InitiateLayerUpload"]
+    body = b'{"repositoryName": "team/app"}'
+    at_limit = body + b" " * (limit - len(body))
+    decode_request(target("InitiateLayerUpload"), at_limit)  # not refused
+    with pytest.raises(SerializationException) as raised:
+        decode_request(target("InitiateLayerUpload"), at_limit + b" ")
+    assert str(raised.value) == (
+        f"The request body is {limit + 1} bytes, more than the {limit} "
+        "of any InitiateLayerUpload request"
+    )
+
+
+def part_body_after(junk: int, blob_source: str) -> bytes:
+    """A part's body whose first member is ``junk`` bytes of text, before its blob."""
+    return b'{"junk": "' + b"x" * junk + b'", ' + part_body_spelled(blob_source, 3)[1:]
+
+
+def test_a_part_body_whose_rest_is_exactly_the_slack_is_read() -> None:
+    without_blob = len(part_body_after(0, ""))
+    at_slack = part_body_after(BODY_SLACK_BYTES - without_blob, "YWJj")
+    request = decode_request(target("UploadLayerPart"), at_slack)
+    assert isinstance(request, UploadLayerPartRequest)
+    assert bytes(request.layer_part_blob) == b"abc"
+    with pytest.raises(SerializationException, match="without its blob is more than"):
+        decode_request(
+            target("UploadLayerPart"), part_body_after(BODY_SLACK_BYTES - without_blob + 1, "YWJj")
+        )
+
+
+def test_a_part_body_of_exactly_the_slack_without_a_blob_string_is_judged_whole() -> None:
+    body = part_body(blob_text=None)  # type: ignore[arg-type]
+    at_slack = body + b" " * (BODY_SLACK_BYTES - len(body))
+    with pytest.raises(InvalidParameterException, match=r"'layerPartBlob' .* 'must not be null'"):
+        decode_request(target("UploadLayerPart"), at_slack)
+
+
+def test_a_bad_blob_string_right_after_the_slack_answers_its_json_error() -> None:
+    # The blob string starts exactly at the slack: its JSON error answers, not the size.
+    opening = len(part_body_after(0, "").split(b'"layerPartBlob": "')[0]) + len(
+        '"layerPartBlob": "'
+    )
+    body = part_body_after(BODY_SLACK_BYTES - opening, "YW\\qJj")
+    with pytest.raises(SerializationException) as raised:
+        decode_request(target("UploadLayerPart"), body)
+    assert "Invalid \\escape" in str(raised.value)
+
+
+def test_a_byte_after_the_blob_that_is_not_utf8_is_named_by_its_place_in_the_body() -> None:
+    body = part_body(junk="?").replace(b'"?"', b'"\xff"')
+    with pytest.raises(SerializationException) as raised:
+        decode_request(target("UploadLayerPart"), body)
+    place = body.index(b"\xff")
+    assert str(raised.value) == f"The request body is not UTF-8 (byte {place})"
+
+
+@pytest.mark.parametrize(
+    "blob_source",
+    ["YW\\qJj", "x" * 1000 + "\u20ac\\q"],
+    ids=["short", "long, then a wide character"],
+)
+def test_a_bad_blob_string_before_a_byte_that_is_not_utf8_answers_the_byte(
+    blob_source: str,
+) -> None:
+    body = part_body_spelled(blob_source, 3, junk="!").replace(b'"!"', b'"\xff"')
+    with pytest.raises(SerializationException) as raised:
+        decode_request(target("UploadLayerPart"), body)
+    place = body.index(b"\xff")
+    assert str(raised.value) == f"The request body is not UTF-8 (byte {place})"
+
+
 # ---------------------------------------------------------------------------------------
 # Bodies as bytes, bytearray or memoryview; anything else is a usage error
 
@@ -210,6 +282,19 @@ def test_a_memoryview_of_other_items_is_read_as_its_bytes() -> None:
     assert bytes(request.layer_part_blob) == b"abc"
 
 
+def test_a_memoryview_of_rows_is_read_and_limited_as_its_bytes() -> None:
+    limit = MAX_BODY_BYTES["InitiateLayerUpload"]
+    body = b'{"repositoryName": "team/app"}'
+    padded = bytearray(body + b" " * (limit + 2 - len(body)))
+    rows = memoryview(padded).cast("B", (2, len(padded) // 2))  # len() is 2
+    with pytest.raises(SerializationException, match=f"is {limit + 2} bytes, more than"):
+        decode_request(target("InitiateLayerUpload"), rows)
+    square = memoryview(bytearray(body)).cast("B", (2, len(body) // 2))
+    assert decode_request(target("InitiateLayerUpload"), square) == decode_request(
+        target("InitiateLayerUpload"), body
+    )
+
+
 @pytest.mark.parametrize(
     "body",
     ['{"repositoryName": "team/app"}', None, 7, [b"{}"], memoryview(b"{} ")[::2]],
@@ -221,6 +306,15 @@ def test_a_body_of_another_type_is_a_usage_error(body: object) -> None:
             handle(registry_with_upload(), target(operation), body)  # type: ignore[arg-type]
     with pytest.raises(UsageError, match="request body"):
         parse_body(body)  # type: ignore[arg-type]
+
+
+def test_a_body_of_another_type_is_refused_naming_its_type() -> None:
+    with pytest.raises(UsageError) as raised:
+        decode_request(target("InitiateLayerUpload"), '{"repositoryName": "team/app"}')  # type: ignore[arg-type]
+    assert str(raised.value) == "a request body must be bytes, bytearray or memoryview, not str"
+    with pytest.raises(UsageError) as raised:
+        decode_request(target("InitiateLayerUpload"), memoryview(b"{} ")[::2])
+    assert str(raised.value) == "a request body given as a memoryview must be contiguous"
 
 
 # ---------------------------------------------------------------------------------------

@@ -209,6 +209,23 @@ def test_default_upload_ids_are_distinct_uuid4s() -> None:
     assert {uuid.UUID(str(upload_id)).version for upload_id in ids} == {4}
 
 
+@pytest.mark.parametrize(
+    ("argument", "value", "message"),
+    [
+        ("limits", "small", "limits must be a Limits, not 'small'"),
+        ("grammar", "seed", "grammar must be a RepositoryGrammar, not 'seed'"),
+        ("token_secret", b"", "token_secret must be non-empty bytes"),
+        ("token_secret", "secret", "token_secret must be non-empty bytes"),
+    ],
+)
+def test_a_registry_argument_of_the_wrong_kind_is_a_usage_error_naming_it(
+    argument: str, value: object, message: str
+) -> None:
+    with pytest.raises(UsageError) as raised:
+        Registry(REGISTRY_ID, **{argument: value})  # type: ignore[arg-type]
+    assert str(raised.value) == message
+
+
 def test_factory_that_repeats_an_id_in_use_is_a_usage_error_and_changes_nothing() -> None:
     repeated = UploadId("0a1b2c3d-0000-4000-8000-000000000000")
     registry = Registry(REGISTRY_ID, limits=SMALL, upload_id_factory=lambda: repeated)
@@ -690,6 +707,23 @@ def test_store_lists_and_removes_repositories_keeping_a_non_empty_one_unless_for
     assert store.repositories() == []
     with pytest.raises(RepositoryNotFoundException):
         check(registry, str(sha256(b"abcd")), repository="team/a")
+
+
+def test_store_appends_a_part_only_to_the_upload_as_it_was_read() -> None:
+    store = MemoryStore()
+    registry = Registry(REGISTRY_ID, limits=SMALL, store=store)
+    registry.create_repository("team/app")
+    upload_id = initiate(registry)
+    held = store.upload(upload_id)
+    assert held is not None
+    assert store.append_part(held, held.session, memoryview(b"abcd"), 1.0)
+    current = store.upload(upload_id)
+    assert current is not None
+    assert current is not held
+    assert store.layer_digest(current) == sha256(b"abcd")
+    # ``held`` is stale now: a part appended to it would lose ``abcd``.
+    assert not store.append_part(held, held.session, memoryview(b"efgh"), 2.0)
+    assert store.upload(upload_id) is current
 
 
 def test_a_completion_whose_repository_was_removed_meanwhile_is_repository_not_found() -> None:

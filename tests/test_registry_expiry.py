@@ -151,6 +151,10 @@ def test_idle_seconds_must_be_a_positive_number(idle_seconds: object) -> None:
         Registry(REGISTRY_ID, idle_seconds=idle_seconds)  # type: ignore[arg-type]
 
 
+def test_an_idle_time_under_a_second_is_a_positive_number_too() -> None:
+    assert Registry(REGISTRY_ID, idle_seconds=0.5).idle_seconds == 0.5
+
+
 def test_the_default_idle_time_is_twelve_hours() -> None:
     assert Registry(REGISTRY_ID).idle_seconds == DEFAULT_IDLE_SECONDS == 12 * 3600
 

@@ -696,6 +696,24 @@ def test_a_registry_of_the_oci_grammar_reads_its_names_over_the_wire() -> None:
     assert status == 200
 
 
+def test_a_part_read_in_place_reads_its_name_by_the_grammar_given() -> None:
+    body = json.dumps(
+        {
+            "repositoryName": "a__b",
+            "uploadId": UPLOAD_ID,
+            "partFirstByte": 0,
+            "partLastByte": 2,
+            "layerPartBlob": "YWJj",
+        }
+    ).encode()
+    request = decode_request(
+        f"{TARGET_PREFIX}.UploadLayerPart", body, grammar=RepositoryGrammar.OCI
+    )
+    assert isinstance(request, UploadLayerPartRequest)
+    assert request.repository_name == RepositoryName("a__b", grammar=RepositoryGrammar.OCI)
+    assert bytes(request.layer_part_blob) == b"abc"
+
+
 def test_request_id_that_would_break_a_header_is_refused_naming_it() -> None:
     with pytest.raises(UsageError, match=r"printable ASCII, not 'a\\nb'"):
         handle(Registry("123456789012"), "x", b"{}", request_id="a\nb")
