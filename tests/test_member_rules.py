@@ -389,6 +389,43 @@ def test_a_blob_given_for_a_request_without_one_is_a_usage_error() -> None:
         read(InitiateLayerUploadRequest, {"repositoryName": "team/app"}, blob=DecodedBlob(b"", 0))
 
 
+def blob_classes() -> tuple[type[Any], type[Any]]:
+    """A class with a blob member between two others, and one without a blob, made anew:
+    their readers are made by the test that reads them (so mutation testing judges how a
+    reader hands the blob given beside the object to its member)."""
+
+    @attrs.frozen(kw_only=True)
+    class WithBlob:
+        name: RepositoryName = attrs.field(
+            validator=validate_member, metadata=member("name", Identifier(RepositoryName, None))
+        )
+        data: bytes = attrs.field(validator=validate_member, metadata=member("data", Blob(8)))
+        count: int = attrs.field(validator=validate_member, metadata=member("count", Long()))
+
+    @attrs.frozen(kw_only=True)
+    class WithoutBlob:
+        count: int = attrs.field(validator=validate_member, metadata=member("count", Long()))
+
+    return WithBlob, WithoutBlob
+
+
+def test_a_reader_takes_the_blob_beside_the_object_or_the_text_in_it() -> None:
+    with_blob, without_blob = blob_classes()
+    given = read(with_blob, {"name": "team/app", "count": 1}, blob=DecodedBlob(b"abc", 4))
+    assert (bytes(given.data), given.count) == (b"abc", 1)
+    in_the_object = read(with_blob, {"name": "team/app", "data": "eHl6", "count": 2})
+    assert (bytes(in_the_object.data), in_the_object.count) == (b"xyz", 2)
+    # A blob given beside the object that is not base64 answers before an earlier
+    # member's constraint, as a wrong JSON type does.
+    with pytest.raises(SerializationException) as refused:
+        read(with_blob, {"name": "Team", "count": 1}, blob=DecodedBlob(None, 5))
+    assert refused.value.message == "'data' is not valid base64"
+    with pytest.raises(UsageError) as misused:
+        read(without_blob, {"count": 1}, blob=DecodedBlob(b"", 0))
+    assert str(misused.value) == "WithoutBlob has no blob member to read a blob into"
+    assert read(without_blob, {"count": 3}).count == 3
+
+
 @pytest.mark.parametrize("enum", [LayerAvailability, LayerFailureCode])
 def test_enum_shape_reads_each_value_and_writes_it_back(
     enum: type[LayerAvailability] | type[LayerFailureCode],
