@@ -526,8 +526,8 @@ def _compose(cls: type, grammar: RepositoryGrammar) -> _Reader:
     shape's ``read`` has kept, the same answer without the call (as on every part of an
     upload).
     """
-    shapes = [m.shape.for_grammar(grammar) for m in members(cls)]
-    steps = tuple(_Step(m.wire, shape.read) for m, shape in zip(members(cls), shapes, strict=True))
+    shaped = [(m, m.shape.for_grammar(grammar)) for m in members(cls)]
+    steps = tuple(_Step(m.wire, shape.read) for m, shape in shaped)
     blob = blob_member(cls)
     namespace: dict[str, object] = {
         "_new": _new,
@@ -547,7 +547,7 @@ def _compose(cls: type, grammar: RepositoryGrammar) -> _Reader:
         }
         lines += ["    if blob is not None:", "        raise _UsageError(_no_blob)"]
     lines += ["    instance = _new(_cls)", "    try:"]
-    for index, (m, shape) in enumerate(zip(members(cls), shapes, strict=True)):
+    for index, (m, shape) in enumerate(shaped):
         namespace |= {
             f"_wire{index}": m.wire,
             f"_read{index}": shape.read,

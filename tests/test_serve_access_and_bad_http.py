@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from serve_process import DUMMY_AWS_ENVIRONMENT, Served, serving
+from shared_values import REGISTRY_ID, REPOSITORY
 
 from ecr_upload_model import Registry, UploadId, UsageError
 from ecr_upload_model.authorization import verify_password
@@ -300,8 +301,8 @@ def test_a_client_that_stops_mid_body_gets_an_answer_and_nothing_is_stored(
 
 
 def test_a_client_that_goes_silent_mid_body_is_cut_off_and_nothing_is_stored() -> None:
-    registry = Registry("123456789012")
-    registry.create_repository("team/app")
+    registry = Registry(REGISTRY_ID)
+    registry.create_repository(REPOSITORY)
     server = make_server(make_app(registry), read_timeout=0.5)
     thread = threading.Thread(target=server.serve, daemon=True)
     thread.start()
