@@ -16,7 +16,6 @@ parsed whole, if it is small enough to be a part's body without its blob.
 
 from __future__ import annotations
 
-import binascii
 import codecs
 import json
 import re
@@ -125,8 +124,9 @@ class _Blob(NamedTuple):
 class _Base64Decoder:
     """Decodes a strict base64 text given in pieces; ``data`` is None once it is not."""
 
-    def __init__(self, max_text_length: int) -> None:
+    def __init__(self, max_text_length: int, decoder: _shapes.Base64Decoder) -> None:
         self._max_text_length = max_text_length
+        self._decoder = decoder
         self._pending = ""
         self._parts: list[bytes] | None = []
         self.length = 0
@@ -147,8 +147,9 @@ class _Base64Decoder:
     def _decode(self, text: str) -> None:
         try:
             assert self._parts is not None
-            self._parts.append(_shapes._b64decode(text))
-        except (binascii.Error, ValueError):  # ValueError: non-ASCII text
+            ascii_text = memoryview(text.encode("ascii"))
+            self._parts.append(_shapes._b64decode(ascii_text, self._decoder))
+        except ValueError:  # binascii.Error, or non-ASCII text (UnicodeEncodeError)
             self._parts = None
 
     def data(self) -> bytes | None:
@@ -157,8 +158,10 @@ class _Base64Decoder:
         return None if self._parts is None else b"".join(self._parts)
 
 
-def _scan_escaped(view: memoryview, start: int, max_text_length: int) -> _Blob:
-    decoder = _Base64Decoder(max_text_length)
+def _scan_escaped(
+    view: memoryview, start: int, max_text_length: int, base64_decoder: _shapes.Base64Decoder
+) -> _Blob:
+    decoder = _Base64Decoder(max_text_length, base64_decoder)
     characters = 0
     for window in _windows(view, start):
         if isinstance(window, int):
@@ -185,16 +188,18 @@ def _find(view: memoryview, needle: bytes, start: int, end: int) -> int:
     return -1 if found is None else found.start()
 
 
-def _scan(view: memoryview, start: int, max_text_length: int) -> _Blob:
+def _scan(
+    view: memoryview, start: int, max_text_length: int, decoder: _shapes.Base64Decoder
+) -> _Blob:
     end = _find(view, b'"', start, len(view))
     if 0 <= end - start <= max_text_length and _find(view, b"\\", start, end) < 0:
         try:  # the plain form clients send: strict base64, no escape
-            data = _shapes._b64decode(view[start:end])
-        except (binascii.Error, ValueError):
+            data = _shapes._b64decode(view[start:end], decoder)
+        except ValueError:  # binascii.Error, or non-ASCII text
             pass
         else:
             return _Blob(end, end - start, end - start, data, None, None)
-    return _scan_escaped(view, start, max_text_length)
+    return _scan_escaped(view, start, max_text_length, decoder)
 
 
 def _first_bad_byte(view: memoryview, start: int) -> int | None:
@@ -210,12 +215,15 @@ def _first_bad_byte(view: memoryview, start: int) -> int | None:
 
 
 def parse_in_place(
-    view: memoryview, request_type: type, too_large: SerializationException
+    view: memoryview,
+    request_type: type,
+    too_large: SerializationException,
+    decoder: _shapes.Base64Decoder = _shapes.strict_a2b,
 ) -> tuple[dict[str, object], DecodedBlob] | None:
     """The strict JSON object of a body without its blob member, and the blob member as
     read from the body; or ``None`` when the body's top level cannot be walked to a blob
     string (then the whole parse answers, and ``too_large`` if the body is too large for
-    it)."""
+    it). ``decoder`` decodes the blob's text (a text with escapes in pieces)."""
     blob = _shapes.blob_member(request_type)
     if blob is None:
         return None
@@ -228,7 +236,7 @@ def parse_in_place(
             break
     if start is None or start == _HEAD_ENDED:
         return None
-    scanned = _scan(view, start, shape.max_text_length)
+    scanned = _scan(view, start, shape.max_text_length, decoder)
     prefix = view[:start]
     if scanned.end is None:
         # The string's text is not a JSON string: the first error of the whole body is a

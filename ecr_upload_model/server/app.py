@@ -35,6 +35,8 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+import pybase64
+
 from ..errors import EcrError, SerializationException, UnknownOperationException, UsageError
 from ..limits import MAX_BODY_BYTES
 from ..oci import _fill
@@ -49,6 +51,16 @@ __all__ = [
 ]
 
 StartResponse = Callable[..., Any]
+
+
+def decode_base64(text: memoryview) -> bytes:
+    """A part's strict base64, decoded by pybase64's SIMD code: about 40 times the
+    standard library's speed on a 10 MiB part, where decoding was half of the server's
+    time (docs/results.md). ``validate=True`` refuses what the standard library's strict
+    mode refuses (tests/test_serve_decodes_base64_as_the_model.py)."""
+    return pybase64.b64decode(text, validate=True)
+
+
 Answer = tuple[int, dict[str, str], bytes]
 
 
@@ -148,7 +160,13 @@ class EcrApplication:
                 )
             except EcrError as error:
                 raise _refuse(error) from None
-        return handle(self.registry, target, body, request_id=str(uuid.uuid4()))
+        return handle(
+            self.registry,
+            target,
+            body,
+            request_id=str(uuid.uuid4()),
+            base64_decoder=decode_base64,
+        )
 
     def _body(
         self, environ: Mapping[str, Any], headers: Mapping[str, str], limit: int
