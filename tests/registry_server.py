@@ -15,7 +15,8 @@ way to disk, prints ``paused at POINT`` and waits to be killed:
 - ``part-half-written``: half of the part's bytes are in its file;
 - ``part-written``: its file is whole and synced; the state does not name it yet;
 - ``part-committed``: the state names the part; its answer is not sent;
-- ``layer-half-written``: half the parts are in the layer's new file, at completion.
+- ``layer-half-linked``: the first part is linked into the layer's new directory, at
+  completion (the occurrence counts the parts linked).
 
 Imported, :func:`running_server` starts one and gives the tests a client of it.
 """
@@ -46,7 +47,7 @@ from ecr_upload_model.server.file_store import FileStore
 from ecr_upload_model.server.stores import open_store
 from ecr_upload_model.wire import CONTENT_TYPE, handle
 
-PAUSE_POINTS = ("part-half-written", "part-written", "part-committed", "layer-half-written")
+PAUSE_POINTS = ("part-half-written", "part-written", "part-committed", "layer-half-linked")
 #: Long enough for a slow machine; only reached if a server hangs.
 TIMEOUT_SECONDS = 60.0
 
@@ -100,16 +101,15 @@ def install_pause(point: str, occurrence: int) -> None:
             return swapped
 
         setattr(FileStore, "append_part", committed)  # noqa: B010
-    elif point == "layer-half-written":
-        assemble = data_directory._assemble_layer
+    elif point == "layer-half-linked":
+        link = data_directory._link_or_copy
 
-        def assemble_half(sources: Sequence[Path], target: Path) -> None:
+        def link_then_pause(source: Path, target: Path) -> None:
+            link(source, target)
             if reached():
-                assemble(sources[: len(sources) // 2], target)
                 pause(point)
-            assemble(sources, target)
 
-        setattr(data_directory, "_assemble_layer", assemble_half)  # noqa: B010
+        setattr(data_directory, "_link_or_copy", link_then_pause)  # noqa: B010
     else:
         raise SystemExit(f"no pause point {point!r}; the points: {', '.join(PAUSE_POINTS)}")
 

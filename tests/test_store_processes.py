@@ -39,6 +39,7 @@ from ecr_upload_model.planning import (
     InitiateLayerUploadAnswer,
     UploadLayerPartAnswer,
 )
+from ecr_upload_model.server.data_directory import open_stored_layer
 
 SERVERS = 3
 PART_BYTES = 64 * 1024
@@ -100,7 +101,7 @@ class Servers:
         return answer.layer_digest
 
     def check_layers_are_held_whole(self, *layers: bytes) -> None:
-        """Every server finds every layer, and its file holds exactly its bytes."""
+        """Every server finds every layer, and its files hold exactly its bytes."""
         asked = tuple(str(digest(layer)) for layer in layers)
         for process in self.processes:
             answer = process.call(
@@ -110,8 +111,8 @@ class Servers:
             found = {(str(layer.layer_digest), layer.layer_size) for layer in answer.layers or ()}
             assert found == {(str(digest(layer)), len(layer)) for layer in layers}
         for layer in layers:
-            stored = self.data / "blobs" / "sha256" / digest(layer).hex
-            assert stored.read_bytes() == layer
+            with open_stored_layer(self.data / "blobs" / "sha256", digest(layer).hex) as stored:
+                assert stored.read() == layer
 
 
 def digest(layer: bytes) -> LayerDigest:

@@ -33,6 +33,7 @@ from ecr_upload_model.planning import (
     InitiateLayerUploadAnswer,
     UploadLayerPartAnswer,
 )
+from ecr_upload_model.server.data_directory import open_stored_layer
 
 MIB = 1024 * 1024
 REPOSITORY = RepositoryName("team/app")
@@ -110,7 +111,7 @@ def test_a_push_killed_at_each_step_of_its_way_to_disk_resumes_and_lands_whole(
                 server, lambda sent=sent: server.call(part_request(upload_id, len(FIRST), sent))
             )
 
-    with running_server(data, pause_at="layer-half-written") as server:
+    with running_server(data, pause_at="layer-half-linked") as server:
         # The client sends the part again: refused, it was counted; it resumes after it.
         held = send(server, upload_id, len(FIRST), SECOND)
         assert held == len(FIRST + SECOND) - 1
@@ -135,7 +136,7 @@ def test_a_push_killed_at_each_step_of_its_way_to_disk_resumes_and_lands_whole(
 
 def check_the_layer_is_stored_whole(data: Path, upload_id: UploadId, done: object) -> None:
     assert getattr(done, "layer_digest", None) == digest(LAYER)
-    stored = (data / "blobs" / "sha256" / digest(LAYER).hex).read_bytes()
-    assert stored == LAYER  # the accepted bytes, in order, and nothing else
+    with open_stored_layer(data / "blobs" / "sha256", digest(LAYER).hex) as stored:
+        assert stored.read() == LAYER  # the accepted bytes, in order, and nothing else
     # The interrupted part's file went with the upload.
     assert list((data / "uploads").glob(f"*/{upload_id}")) == []

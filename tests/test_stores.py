@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import json
+import os
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
@@ -208,7 +209,7 @@ def test_a_completion_leaves_no_upload_file_behind(site: StoreSite) -> None:
         assert site.layer_files() == sorted([sha256(b"one part only").hex, sha256(LAYER).hex])
 
 
-def test_a_layer_held_by_two_repositories_is_one_file_and_outlives_either(
+def test_a_layer_held_by_two_repositories_is_stored_once_and_outlives_either(
     durable_site: StoreSite,
 ) -> None:
     store = durable_site.open()
@@ -223,6 +224,92 @@ def test_a_layer_held_by_two_repositories_is_one_file_and_outlives_either(
     assert durable_site.layer_files() == [digest.hex]
     assert store.remove_repository(name("team/app"), force=True) is Removal.REMOVED
     assert read_layer(store, digest, "team/other") == LAYER
+
+
+def part_inodes(site: StoreSite, upload_id: UploadId) -> list[int]:
+    """The inodes of an upload's part files, in the order of the parts."""
+    paths = (site.directory / "uploads").glob(f"*/{upload_id}/*.part")
+    by_number = sorted(paths, key=lambda path: int(path.name.split(".")[0]))
+    return [path.stat().st_ino for path in by_number]
+
+
+def layer_inodes(blobs: Path, digest: LayerDigest) -> list[int]:
+    """The inodes of a stored layer's files (``blobs`` is ``blobs/sha256``), in order."""
+    return [path.stat().st_ino for path in sorted((blobs / digest.hex).iterdir())]
+
+
+def test_a_completed_layer_is_its_part_files_linked_not_copied(durable_site: StoreSite) -> None:
+    store = durable_site.open()
+    registry = registry_over(store)
+    upload_id = initiate(registry)
+    send_parts(registry, upload_id, *PARTS)
+    parts = part_inodes(durable_site, upload_id)
+    assert len(parts) == len(PARTS)
+    digest = sha256(LAYER)
+    registry.complete_layer_upload(completion(upload_id, digest))
+    assert layer_inodes(durable_site.directory / "blobs" / "sha256", digest) == parts
+    assert read_layer(store, digest) == LAYER
+
+
+def test_where_files_cannot_be_linked_a_layer_is_copied_from_its_parts(
+    durable_site: StoreSite, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def cannot_link(source: object, target: object) -> None:
+        raise OSError(errno.EXDEV, "Invalid cross-device link")
+
+    store = durable_site.open()
+    registry = registry_over(store)
+    upload_id = initiate(registry)
+    send_parts(registry, upload_id, *PARTS)
+    parts = part_inodes(durable_site, upload_id)
+    monkeypatch.setattr(os, "link", cannot_link)
+    digest = sha256(LAYER)
+    registry.complete_layer_upload(completion(upload_id, digest))
+    assert not set(layer_inodes(durable_site.directory / "blobs" / "sha256", digest)) & set(parts)
+    assert read_layer(store, digest) == LAYER
+
+
+def test_a_link_that_fails_otherwise_is_a_server_error_and_the_upload_completes_later(
+    durable_site: StoreSite, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_space(source: object, target: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    store = durable_site.open()
+    registry = registry_over(store)
+    upload_id = initiate(registry)
+    send_parts(registry, upload_id, *PARTS)
+    monkeypatch.setattr(os, "link", no_space)
+    with pytest.raises(ServerException, match="No space left on device"):
+        registry.complete_layer_upload(completion(upload_id, sha256(LAYER)))
+    assert durable_site.layer_files() == []
+    monkeypatch.undo()
+    registry.complete_layer_upload(completion(upload_id, sha256(LAYER)))
+    assert read_layer(store, sha256(LAYER)) == LAYER
+
+
+def test_the_same_bytes_completed_by_two_uploads_are_one_layer_and_no_leftover(
+    tmp_path: Path,
+) -> None:
+    """Two uploads of one layer, completed one after the other as two processes would:
+    the second finds the layer in place, keeps it, and drops the directory it made."""
+    files = data_directory.DataDirectory(tmp_path, state="one")
+    uploads = [UploadId(f"0000000{n}-0000-4000-8000-000000000000") for n in (1, 2)]
+    names = {
+        upload: [files.write_part(upload, n, memoryview(data)) for n, data in enumerate(PARTS)]
+        for upload in uploads
+    }
+    for upload in uploads:
+        parts = [name for name in names[upload] if name is not None]
+        assert files.publish_layer(upload, parts, sha256(LAYER).hex)
+        assert not list(files.uploads.glob(f"{upload}/layer.*"))
+    assert [path.name for path in files.blobs.iterdir()] == [sha256(LAYER).hex]
+    first_upload_inodes = [
+        (files.uploads / str(uploads[0]) / name).stat().st_ino for name in names[uploads[0]] if name
+    ]
+    assert layer_inodes(files.blobs, sha256(LAYER)) == first_upload_inodes
+    with files.open_layer(sha256(LAYER).hex) as stored:
+        assert stored.read() == LAYER
 
 
 def test_forgetting_idle_uploads_removes_their_files(site: StoreSite) -> None:

@@ -7,12 +7,12 @@ swaps, so that every store orders them alike:
 - a part: its file is written and synced, *then* the state's swap names it as the
   upload's next part (or the file is deleted: the swap lost). The running digest is
   carried on in this process's memory (:class:`~.data_directory.RunningDigests`);
-- a completion: the layer's file is made from the part files, *then* the state's swap
+- a completion: the layer is made of the part files (linked), *then* the state's swap
   stores the layer and completes the session; then the upload's files go;
 - forgetting idle uploads (or removing one): the state forgets them, then their files go;
 - the empty layer: its (empty) file is made, then the state names it as a layer.
 
-A mount names a layer's file for one more repository: the files are content-addressed,
+A mount names a layer's files for one more repository: the files are content-addressed,
 so the state's step is all it takes. Manifests and tags are state alone.
 
 A store's failure (a full disk, a lost connection) is answered as ECR's fault,
@@ -134,7 +134,7 @@ class FileStore(abc.ABC):
     def _swap_completion(
         self, held: HeldUpload, following: UploadSession, now: float
     ) -> Completion:
-        """:meth:`complete`'s swap, the layer's file being in place."""
+        """:meth:`complete`'s swap, the layer's files being in place."""
 
     @abc.abstractmethod
     def _forget(self, cutoff: float) -> list[tuple[str, str | None]]:

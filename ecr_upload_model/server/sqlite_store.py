@@ -11,8 +11,9 @@ and tags survive a restart, and a ``kill -9`` at any moment:
   crash was never named: the client resumes from ``lastValidByteReceived + 1``;
 - the running digest of each upload lives in this process's memory, carried from part
   to part; after a restart it is computed again from the part files;
-- a completion makes the layer's file (``blobs/sha256/<hex>``) before the transaction
-  that stores the layer and completes the session; then the upload's files go.
+- a completion makes the layer (``blobs/sha256/<hex>``, its part files linked) before
+  the transaction that stores the layer and completes the session; then the upload's
+  files go.
 
 Any number of threads may share one store (each call takes a connection of its own),
 and processes on one host may open the same directory: SQLite's lock orders their
@@ -423,7 +424,7 @@ class SqliteFileStore(FileStore):
             exists = "SELECT 1 FROM repositories WHERE name = ?"
             if found is None or not db.execute(exists, (str(target),)).fetchone():
                 return None
-            # The layer's file is named by its digest: the target shares it as it is.
+            # The layer's files are named by its digest: the target shares them as they are.
             self._insert_layer(db, str(target), HeldLayer(LayerDigest(found[0]), found[1]))
             row = db.execute(query, (str(target), canonical(digest))).fetchone()
         return HeldLayer(LayerDigest(row[0]), row[1])
