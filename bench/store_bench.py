@@ -4,14 +4,15 @@
    MemoryStore, SqliteFileStore and RedisFileStore, each appending to an upload of its
    own, against two floors timed in the same rounds: ``sha256`` of the part (all the
    memory store must do) and ``sha256`` plus writing the part to a new file with
-   ``fsync`` of the file and of its directory (all a durable store must do before it
-   answers). Every round sends one part through each candidate in turn, the order
-   rotating; the table gives the median per part, parts/s, MiB/s and the ratio to the
-   durable floor. Target: a durable store within about one small transaction of it.
-2. Completions: a layer of ten 10 MiB parts completed (its file made from the part
-   files and synced, then the transaction), with the running digest in memory, and
-   again after a restart (the digest read back from the files); a one-part layer (a
-   hard link). Each the median of a few layers.
+   ``fsync`` of the file and of its directory, its cached pages then dropped as the
+   stores drop them (all a durable store must do before it answers). Every round sends
+   one part through each candidate in turn, the order rotating; the table gives the
+   median per part, parts/s, MiB/s and the ratio to the durable floor. Target: a
+   durable store within about one small transaction of it.
+2. Completions: a layer of ten 10 MiB parts completed (its part files linked into a
+   new directory, synced and renamed into place, then the transaction), with the
+   running digest in memory, and again after a restart (the digest read back from the
+   files); a one-part layer. Each the median of a few layers.
 
 The data directory is a new temporary one (``--dir`` puts it elsewhere: the disk is
 what is measured). Redis is a ``redis-server`` from PATH started on a free loopback port
@@ -161,7 +162,8 @@ def hashing(part: bytes) -> Callable[[], object]:
 
 
 def durable_floor(directory: Path) -> Callable[[bytes], Callable[[], object]]:
-    """sha256, and the part in a new file, synced with its directory."""
+    """sha256, and the part in a new file, synced with its directory, its cached pages
+    dropped."""
     directory.mkdir()
     numbers = itertools.count()
 
@@ -173,6 +175,7 @@ def durable_floor(directory: Path) -> Callable[[bytes], Callable[[], object]]:
             try:
                 os.write(descriptor, part)
                 os.fsync(descriptor)
+                os.posix_fadvise(descriptor, 0, 0, os.POSIX_FADV_DONTNEED)
             finally:
                 os.close(descriptor)
             directory_descriptor = os.open(directory, os.O_RDONLY)

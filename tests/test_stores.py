@@ -418,6 +418,24 @@ def test_a_part_the_disk_refuses_is_a_server_error_and_is_not_counted(
     registry.complete_layer_upload(completion(upload_id, sha256(LAYER)))
 
 
+@pytest.mark.skipif(not hasattr(os, "posix_fadvise"), reason="no posix_fadvise here")
+def test_a_part_is_kept_when_the_os_refuses_the_advice_to_drop_its_cached_pages(
+    durable_site: StoreSite, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    advised: list[int] = []
+
+    def refuse(descriptor: int, offset: int, length: int, advice: int) -> None:
+        advised.append(advice)
+        raise OSError(errno.EINVAL, "Invalid argument")
+
+    monkeypatch.setattr(os, "posix_fadvise", refuse)
+    store = durable_site.open()
+    registry = registry_over(store)
+    digest = push(registry, *PARTS)
+    assert advised == [os.POSIX_FADV_DONTNEED] * len(PARTS)
+    assert read_layer(store, digest) == LAYER
+
+
 def test_a_part_whose_new_name_cannot_be_synced_is_a_server_error_and_leaves_no_file(
     durable_site: StoreSite, monkeypatch: pytest.MonkeyPatch
 ) -> None:
