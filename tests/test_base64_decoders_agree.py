@@ -12,7 +12,6 @@ import base64
 import binascii
 import io
 import json
-import sys
 from typing import Any
 
 import pytest
@@ -23,8 +22,6 @@ from shared_values import REGISTRY_ID, REPOSITORY, UPLOAD_ID
 from ecr_upload_model import Registry, _shapes
 from ecr_upload_model.server.app import decode_base64, make_app
 from ecr_upload_model.wire import TARGET_PREFIX, handle
-
-pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="the server is POSIX only")
 
 TARGET = f"{TARGET_PREFIX}.UploadLayerPart"
 

@@ -238,11 +238,17 @@ def layer_inodes(blobs: Path, digest: LayerDigest) -> list[int]:
     return [path.stat().st_ino for path in sorted((blobs / digest.hex).iterdir())]
 
 
-def test_a_completed_layer_is_its_part_files_linked_not_copied(durable_site: StoreSite) -> None:
-    store = durable_site.open()
+def uploaded(site: StoreSite) -> tuple[RegistryStore, Registry, UploadId]:
+    """A store, its registry, and an upload of PARTS all sent, not completed."""
+    store = site.open()
     registry = registry_over(store)
     upload_id = initiate(registry)
     send_parts(registry, upload_id, *PARTS)
+    return store, registry, upload_id
+
+
+def test_a_completed_layer_is_its_part_files_linked_not_copied(durable_site: StoreSite) -> None:
+    store, registry, upload_id = uploaded(durable_site)
     parts = part_inodes(durable_site, upload_id)
     assert len(parts) == len(PARTS)
     digest = sha256(LAYER)
@@ -257,10 +263,7 @@ def test_where_files_cannot_be_linked_a_layer_is_copied_from_its_parts(
     def cannot_link(source: object, target: object) -> None:
         raise OSError(errno.EXDEV, "Invalid cross-device link")
 
-    store = durable_site.open()
-    registry = registry_over(store)
-    upload_id = initiate(registry)
-    send_parts(registry, upload_id, *PARTS)
+    store, registry, upload_id = uploaded(durable_site)
     parts = part_inodes(durable_site, upload_id)
     monkeypatch.setattr(os, "link", cannot_link)
     digest = sha256(LAYER)
@@ -275,10 +278,7 @@ def test_a_link_that_fails_otherwise_is_a_server_error_and_the_upload_completes_
     def no_space(source: object, target: object) -> None:
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    store = durable_site.open()
-    registry = registry_over(store)
-    upload_id = initiate(registry)
-    send_parts(registry, upload_id, *PARTS)
+    store, registry, upload_id = uploaded(durable_site)
     monkeypatch.setattr(os, "link", no_space)
     with pytest.raises(ServerException, match="No space left on device"):
         registry.complete_layer_upload(completion(upload_id, sha256(LAYER)))
