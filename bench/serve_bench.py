@@ -278,7 +278,6 @@ def main() -> None:
             print(f"   {name:<28} {seconds:8.2f} {seconds / floor:8.2f} {seconds / moto:8.2f}")
 
         serve_process, serve_url = started["serve"]
-        # Layers no round pushed: one alone, then eight at once.
         # Layers no round pushed (seeds -2 to -10): one alone, then eight at once.
         alone = random.Random(-2).randbytes(20 * MIB)
         single = client(serve_url)  # made before the clock starts, as the eight are

@@ -117,7 +117,7 @@ def test_a_push_killed_at_each_step_of_its_way_to_disk_resumes_and_lands_whole(
         assert held == len(FIRST + SECOND) - 1
         assert send(server, upload_id, held + 1, LAST) == len(LAYER) - 1
         interrupted(server, lambda: server.call(completion(upload_id)))
-        # A half-written layer is never a layer: nothing under its digest.
+        # A layer cut short while its parts were linked is never a layer: nothing under its digest.
         assert not (data / "blobs" / "sha256" / digest(LAYER).hex).exists()
 
     with running_server(data) as server:
