@@ -288,6 +288,31 @@ def test_a_link_that_fails_otherwise_is_a_server_error_and_the_upload_completes_
     assert read_layer(store, sha256(LAYER)) == LAYER
 
 
+def test_a_completion_overtaken_while_placing_its_layer_answers_that_the_upload_ended(
+    durable_site: StoreSite, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another process completes the upload (and removes its files, this completion's
+    new layer directory with them) between this one's links and its sync of them."""
+    ids = sequential_upload_ids()
+    first, second = registry_over(durable_site.open(), ids), registry_over(durable_site.open(), ids)
+    upload_id = initiate(first)
+    send_parts(first, upload_id, *PARTS)
+    fsync_directory = data_directory._fsync_directory
+    overtaken: list[object] = []
+
+    def overtaken_first(directory: Path) -> None:
+        if directory.name.startswith("layer.") and not overtaken:
+            overtaken.append(None)  # the other completion's own sync passes through
+            overtaken[0] = second.complete_layer_upload(completion(upload_id, sha256(LAYER)))
+        fsync_directory(directory)
+
+    monkeypatch.setattr(data_directory, "_fsync_directory", overtaken_first)
+    with pytest.raises(UploadNotFoundException):
+        first.complete_layer_upload(completion(upload_id, sha256(LAYER)))
+    assert getattr(overtaken[0], "layer_digest", None) == sha256(LAYER)
+    assert read_layer(durable_site.open(), sha256(LAYER)) == LAYER
+
+
 def test_the_same_bytes_completed_by_two_uploads_are_one_layer_and_no_leftover(
     tmp_path: Path,
 ) -> None:

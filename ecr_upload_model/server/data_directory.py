@@ -322,7 +322,8 @@ class DataDirectory:
 
         The caller has checked that the parts hash to ``hex_digest``. The parts' files
         are linked into a new directory, which is synced and renamed into place: no byte
-        is copied or written again.
+        is copied or written again. The new directory is in the upload's, so it goes
+        with it if the upload ends meanwhile (another completion): then False too.
         """
         upload = self._upload(upload_id)
         assembled = upload / f"layer.{_unique()}"
@@ -330,9 +331,9 @@ class DataDirectory:
             assembled.mkdir()
             for index, name in enumerate(parts):
                 _link_or_copy(upload / name, assembled / _layer_member(index))
+            self._place(assembled, self._blob(hex_digest))
         except FileNotFoundError:
             return False
-        self._place(assembled, self._blob(hex_digest))
         return True
 
     def publish_empty_layer(self, hex_digest: str) -> None:
