@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import base64
 import binascii
-import io
 import json
-from typing import Any
 
 import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 from shared_values import REGISTRY_ID, REPOSITORY, UPLOAD_ID
+from wsgi_calls import environ, serve
 
 from ecr_upload_model import Registry, _shapes
 from ecr_upload_model.server.app import decode_base64, make_app
@@ -126,19 +125,6 @@ def test_a_lax_decoder_cannot_make_the_wire_take_padding_or_whitespace(text: byt
     assert json.loads(answer)["message"] == "'layerPartBlob' is not valid base64"
 
 
-def call_app(app: Any, body: bytes) -> tuple[str, bytes]:
-    answered: list[str] = []
-    environ = {
-        "REQUEST_METHOD": "POST",
-        "PATH_INFO": "/",
-        "CONTENT_LENGTH": str(len(body)),
-        "HTTP_X_AMZ_TARGET": TARGET,
-        "wsgi.input": io.BytesIO(body),
-    }
-    chunks = app(environ, lambda status, headers: answered.append(status))
-    return answered[0], b"".join(chunks)
-
-
 @pytest.mark.parametrize(
     "text", [b"QUJD" * 64, b"QUJD" * 64 + b"=", b"QUJD" * 64 + b"QQ==QUJD", b"QUJD" * 63 + b"QU-D"]
 )
@@ -154,7 +140,10 @@ def test_the_server_answers_a_long_blob_as_the_model_does(text: bytes) -> None:
         )
         body = part_body(text, json.loads(started)["uploadId"], size=len(text) // 4 * 3)
         if call == "server":
-            status, answer = call_app(make_app(registry), body)
+            env = environ(
+                "POST", "/", body=body, CONTENT_LENGTH=str(len(body)), HTTP_X_AMZ_TARGET=TARGET
+            )
+            status, _, answer = serve(make_app(registry), env)
             code = int(status.split()[0])
         else:
             code, _, answer = handle(registry, TARGET, body)

@@ -5,46 +5,15 @@ from __future__ import annotations
 
 import io
 import tracemalloc
-from collections.abc import Iterable
 from typing import Any
-from wsgiref.util import setup_testing_defaults
 
 from oci_calls import V2, digest_text
+from wsgi_calls import environ, serve
 
 from ecr_upload_model import API_LIMITS
 from ecr_upload_model.oci import wsgi_app
 
 DATA = bytes(range(200))
-
-
-def environ(
-    method: str, path: str, *, query: str = "", body: bytes = b"", **extra: Any
-) -> dict[str, Any]:
-    env: dict[str, Any] = {
-        "REQUEST_METHOD": method,
-        "PATH_INFO": path,
-        "QUERY_STRING": query,
-        "wsgi.input": io.BytesIO(body),
-        **extra,
-    }
-    setup_testing_defaults(env)
-    return env
-
-
-def serve(app: Any, env: dict[str, Any]) -> tuple[str, dict[str, str], bytes]:
-    started: list[tuple[str, list[tuple[str, str]]]] = []
-
-    def start_response(status: str, headers: list[tuple[str, str]], exc_info: object = None) -> Any:
-        started.append((status, headers))
-        return lambda data: None
-
-    chunks: Iterable[bytes] = app(env, start_response)
-    body = b"".join(chunks)
-    close = getattr(chunks, "close", None)
-    if close is not None:
-        close()
-    status, headers = started[0]
-    return status, dict(headers), body
 
 
 def test_a_push_and_a_pull_through_the_adapter() -> None:

@@ -257,15 +257,21 @@ def test_a_completed_layer_is_its_part_files_linked_not_copied(durable_site: Sto
     assert read_layer(store, digest) == LAYER
 
 
+def links_fail(monkeypatch: pytest.MonkeyPatch, code: int) -> None:
+    """Every ``os.link`` from now on fails with the error ``code``."""
+
+    def failing(source: object, target: object) -> None:
+        raise OSError(code, os.strerror(code))
+
+    monkeypatch.setattr(os, "link", failing)
+
+
 def test_where_files_cannot_be_linked_a_layer_is_copied_from_its_parts(
     durable_site: StoreSite, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def cannot_link(source: object, target: object) -> None:
-        raise OSError(errno.EXDEV, "Invalid cross-device link")
-
     store, registry, upload_id = uploaded(durable_site)
     parts = part_inodes(durable_site, upload_id)
-    monkeypatch.setattr(os, "link", cannot_link)
+    links_fail(monkeypatch, errno.EXDEV)
     digest = sha256(LAYER)
     registry.complete_layer_upload(completion(upload_id, digest))
     assert not set(layer_inodes(durable_site.directory / "blobs" / "sha256", digest)) & set(parts)
@@ -275,11 +281,8 @@ def test_where_files_cannot_be_linked_a_layer_is_copied_from_its_parts(
 def test_a_link_that_fails_otherwise_is_a_server_error_and_the_upload_completes_later(
     durable_site: StoreSite, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def no_space(source: object, target: object) -> None:
-        raise OSError(errno.ENOSPC, "No space left on device")
-
     store, registry, upload_id = uploaded(durable_site)
-    monkeypatch.setattr(os, "link", no_space)
+    links_fail(monkeypatch, errno.ENOSPC)
     with pytest.raises(ServerException, match="No space left on device"):
         registry.complete_layer_upload(completion(upload_id, sha256(LAYER)))
     assert durable_site.layer_files() == []

@@ -302,11 +302,11 @@ class DataDirectory:
         known, hasher = self.digests.longest_known(parts)
         buffer = bytearray(READ_CHUNK_BYTES)
         view = memoryview(buffer)
+        upload = self._upload(upload_id)
         try:
-            for name in parts[known:]:
-                with (self._upload(upload_id) / name).open("rb", buffering=0) as file:
-                    while read := file.readinto(buffer):
-                        hasher.update(view[:read])
+            with _Concatenation(upload / name for name in parts[known:]) as unread:
+                while read := unread.readinto(buffer):
+                    hasher.update(view[:read])
         except FileNotFoundError:
             return None
         if parts:
